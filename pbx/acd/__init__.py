@@ -1,0 +1,1 @@
+"""Answer groups and ACD queues: agents, dispatch, wrap-up, callback (live part built in issue 4)."""

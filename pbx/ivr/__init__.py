@@ -1,0 +1,1 @@
+"""Menus, the prompt catalogue and audio conversion (prompts are referenced by key from flows)."""

@@ -1,0 +1,1 @@
+"""Shared and personal voicemail boxes (built in issue 5)."""

@@ -1,0 +1,36 @@
+"""The routing core stays pure: no I/O libraries, no clock reads (ARCHITECTURE principle 1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = sorted((Path(__file__).resolve().parent.parent / "pbx" / "routing").glob("*.py"))
+FORBIDDEN_MODULES = {"sqlalchemy", "pbx.db", "socket", "asyncio", "redis", "aiohttp", "panoramisk", "time",
+                     "os", "subprocess", "requests", "random"}
+CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+
+
+def test_core_modules_exist() -> None:
+    assert {p.name for p in CORE} >= {"engine.py", "compile.py", "schedule.py", "validate.py", "model.py"}
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_module_does_no_io_and_reads_no_clock(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            names = []
+        for name in names:
+            assert not any(name == m or name.startswith(m + ".") for m in FORBIDDEN_MODULES), \
+                f"{path.name} imports {name}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in CLOCK_CALLS, f"{path.name}:{node.lineno} calls .{node.func.attr}()"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in {"open", "print", "input"}, f"{path.name}:{node.lineno} calls {node.func.id}()"
