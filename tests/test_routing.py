@@ -355,3 +355,16 @@ def test_publishing_one_tenant_swaps_it_and_keeps_the_other() -> None:
     stolen = replace(annat(), numbers=(replace(annat().numbers[0], number=MAIN_NUMBER),))
     with pytest.raises(InvalidConfig, match="already belongs to tenant 'exempel'"):
         table.replace_tenant(stolen)
+
+
+def test_forward_to_a_queue_and_unanswered_queue_falls_back() -> None:
+    table = _table_with(replace(_anna(), forwarding=Forwarding(always=Target("queue", "support"))))
+    state = StateSnapshot(members={("exempel", "queue", "support"): frozenset({"david"})})
+    d = decide(table, state, Call("+46812345601"), TUE_10)
+    assert isinstance(d.action, EnterQueue) and d.action.queue == "support"
+    after = decide(table, state, Call("+46812345601", "", d.tenant, d.flow, d.node, d.target, 0, "TIMEOUT"), TUE_10)
+    assert isinstance(after.action, Voicemail) and after.action.box == "vaxel"
+    # with nobody logged in the queue is skipped at once, to the same fallback
+    empty = decide(table, StateSnapshot(), Call("+46812345601"), TUE_10)
+    assert isinstance(empty.action, Voicemail) and empty.action.box == "vaxel"
+    assert "queue Support: no agent logged in → overflow" in empty.steps

@@ -12,11 +12,13 @@ from pbx.routing.model import (
     Announcement,
     CallbackNode,
     ExternalNode,
+    GroupConfig,
     GroupNode,
     HangupNode,
     Menu,
     Node,
     PresenceStatus,
+    QueueConfig,
     QueueNode,
     ScheduleSwitch,
     Target,
@@ -227,9 +229,9 @@ class _Step:
         tenant = self.tenant
         assert tenant is not None
         if isinstance(node, GroupNode):
-            return self.group(node)
+            return self.group(tenant.groups[node.group], node.key, node.overflow)
         if isinstance(node, QueueNode):
-            return self.queue(node)
+            return self.queue(tenant.queues[node.queue], node.key, node.overflow)
         if isinstance(node, VoicemailNode):
             return self.voicemail(node.box, node.key)
         if isinstance(node, UserNode):
@@ -246,43 +248,43 @@ class _Step:
         self.trace.append(("hang up",))
         return self.done(Hangup(tuple(self.prompts)), node.key)
 
-    def group(self, node: GroupNode) -> Decision:
+    def group(self, group: GroupConfig, node: str | None, overflow: str | None) -> Decision:
+        """Ring an answer group: logged-in members who are free, in priority order (F-08)."""
         tenant = self.tenant
         assert tenant is not None
-        group = tenant.groups[node.group]
         logged = self.state.logged_in(tenant.key, "group", group.key)
         if not logged and group.overflow_when_empty:
             self.trace.append(("answer group {}: nobody logged in → overflow", group.name))
-            return self.overflow(node.overflow, node.key)
+            return self.overflow(overflow, node)
         members = []
         for member in group.members:
             if member.user not in logged:
                 continue
             user = tenant.users[member.user]
             why = self.unavailable(user)
-            if why:
-                self.trace.append(("skip {}: {}", user.name, why))
+            targets = _ring_targets(user)
+            if why or not targets:
+                self.trace.append(("skip {}: {}", user.name, why or "no phone"))
                 continue
-            members.append(RingMember(user.key, _ring_targets(user), member.ring_s))
+            members.append(RingMember(user.key, targets, member.ring_s))
         self.trace.append(("answer group {} ({}, {} of {} members free, overflow after {} s)", group.name,
                            group.strategy, len(members), len(group.members), group.overflow_after_s))
         action = RingGroup(tuple(self.prompts), group.key, group.strategy, tuple(members), group.overflow_after_s,
                            group.waiting_prompt)
-        return self.done(action, node.key, f"group:{group.key}")
+        return self.done(action, node, f"group:{group.key}")
 
-    def queue(self, node: QueueNode) -> Decision:
+    def queue(self, queue: QueueConfig, node: str | None, overflow: str | None) -> Decision:
         tenant = self.tenant
         assert tenant is not None
-        queue = tenant.queues[node.queue]
         logged = self.state.logged_in(tenant.key, "queue", queue.key)
         if not logged and not queue.join_empty:
             self.trace.append(("queue {}: no agent logged in → overflow", queue.name))
-            return self.overflow(node.overflow, node.key)
+            return self.overflow(overflow, node)
         self.trace.append(("queue {} ({}, {} agents logged in, max wait {} s)", queue.name, queue.strategy,
                            len(logged), queue.max_wait_s))
         action = EnterQueue(tuple(self.prompts), queue.key, queue.strategy, queue.max_wait_s,
                             queue.announce_every_s, queue.callback_key)
-        return self.done(action, node.key, f"queue:{queue.key}")
+        return self.done(action, node, f"queue:{queue.key}")
 
     def voicemail(self, box_key: str, node: str | None, target: str | None = None) -> Decision:
         tenant = self.tenant
@@ -291,9 +293,9 @@ class _Step:
         self.trace.append(("voicemail {}", box.name))
         return self.done(Voicemail(tuple(self.prompts), box.key, box.greeting), node, target or f"voicemail:{box.key}")
 
-    def overflow(self, key: str | None, node: str) -> Decision:
+    def overflow(self, key: str | None, node: str | None) -> Decision:
         if key is None:
-            return self.fallback(f"node {node!r} has no overflow destination")
+            return self.fallback(f"{node or 'the destination'} has no overflow destination")
         return self.enter(key)
 
     # --- users: presence, forwarding, line status (U-05, U-07) -------------------------
@@ -393,17 +395,8 @@ class _Step:
         if target.kind == "user":
             return self.user(tenant.users[target.ref], "fixed", "call", node, set())
         if target.kind == "group":
-            group = tenant.groups[target.ref]
-            logged = self.state.logged_in(tenant.key, "group", group.key)
-            members = tuple(RingMember(m.user, _ring_targets(tenant.users[m.user]), m.ring_s)
-                            for m in group.members if m.user in logged)
-            self.trace.append(("answer group {}", group.name))
-            return self.done(RingGroup(tuple(self.prompts), group.key, group.strategy, members,
-                                       group.overflow_after_s, group.waiting_prompt), node, str(target))
-        queue = tenant.queues[target.ref]
-        self.trace.append(("queue {}", queue.name))
-        return self.done(EnterQueue(tuple(self.prompts), queue.key, queue.strategy, queue.max_wait_s,
-                                    queue.announce_every_s, queue.callback_key), node, str(target))
+            return self.group(tenant.groups[target.ref], node, None)
+        return self.queue(tenant.queues[target.ref], node, None)
 
     def after_node(self, node: str | None, why: str) -> Decision:
         """Continue at the node's `next` when it has one, else the tenant's fallback."""
