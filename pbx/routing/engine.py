@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from pbx.routing.barring import barred_reason
 from pbx.routing.compile import CompiledFlow, RoutingTable, TenantTable
@@ -32,11 +32,12 @@ from pbx.routing.state import LineStatus, LiveView
 # ---------------------------------------------------------------------------------------------
 # What Asterisk is told to do. Each action carries the prompts to play before it, so one FastAGI
 # answer covers a whole stretch of the call (welcome + menu is one step, not two).
+# Actions and decisions are NamedTuples: immutable like frozen dataclasses, but built about
+# four times faster, which is a quarter of a decision's time budget.
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PlayMenu:
+class PlayMenu(NamedTuple):
     prompts: tuple[str, ...]
     prompt: str
     digits: str
@@ -44,15 +45,13 @@ class PlayMenu:
     attempt: int
 
 
-@dataclass(frozen=True, slots=True)
-class RingMember:
+class RingMember(NamedTuple):
     user: str
     targets: tuple[str, ...]
     ring_s: int
 
 
-@dataclass(frozen=True, slots=True)
-class RingGroup:
+class RingGroup(NamedTuple):
     prompts: tuple[str, ...]
     group: str
     strategy: str
@@ -61,8 +60,7 @@ class RingGroup:
     waiting_prompt: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class EnterQueue:
+class EnterQueue(NamedTuple):
     prompts: tuple[str, ...]
     queue: str
     strategy: str
@@ -71,15 +69,13 @@ class EnterQueue:
     callback_key: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Voicemail:
+class Voicemail(NamedTuple):
     prompts: tuple[str, ...]
     box: str
     greeting: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Dial:
+class Dial(NamedTuple):
     """Ring a user's phones or an external number; `targets` are endpoints or E.164 numbers."""
 
     prompts: tuple[str, ...]
@@ -88,16 +84,14 @@ class Dial:
     user: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CollectNumber:
+class CollectNumber(NamedTuple):
     prompts: tuple[str, ...]
     prompt: str
     default: str
     queue: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Hangup:
+class Hangup(NamedTuple):
     prompts: tuple[str, ...]
     cause: str = "normal"
 
@@ -130,8 +124,7 @@ class Call:
 TraceStep: TypeAlias = tuple[object, ...]  # (format string, *args): rendered only when read
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     action: Action
     tenant: str | None
     flow: str | None
