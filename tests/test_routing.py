@@ -368,3 +368,17 @@ def test_forward_to_a_queue_and_unanswered_queue_falls_back() -> None:
     empty = decide(table, StateSnapshot(), Call("+46812345601"), TUE_10)
     assert isinstance(empty.action, Voicemail) and empty.action.box == "vaxel"
     assert "queue Support: no agent logged in → overflow" in empty.steps
+
+
+def test_waiting_caller_stays_in_queue_until_the_maximum_wait(table: RoutingTable) -> None:
+    state = everyone_in(table)
+    menu = decide(table, state, Call(MAIN_NUMBER), TUE_10)
+    queued = decide(table, state, then(menu, "2"), TUE_10)
+    assert queued.entered == int(TUE_10.timestamp())
+    tick = replace(then(queued, "TICK"), entered=queued.entered)
+    stay = decide(table, state, tick, TUE_10 + timedelta(minutes=3))
+    assert isinstance(stay.action, EnterQueue) and stay.entered == queued.entered
+    assert "waiting in queue Support for 180 s" in stay.steps
+    late = decide(table, state, tick, TUE_10 + timedelta(minutes=10))
+    assert isinstance(late.action, Voicemail) and late.action.box == "support"
+    assert "waited 600 s in queue Support (max 600 s) → overflow" in late.steps

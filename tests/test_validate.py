@@ -122,3 +122,12 @@ def test_compile_reports_every_problem_at_once() -> None:
     found = {p.code for p in info.value.problems}
     assert {"unknown-prompt", "dangling-reference", "menu-no-timeout", "menu-no-invalid"} <= found
     assert "flow x node m" in str(info.value)
+
+
+def test_keys_that_could_break_channel_variables_or_paths_are_refused() -> None:
+    flow = Flow("x", "X", "a^b", (VoicemailNode("a^b", "vaxel"),))
+    found = codes(replace(with_flow(flow), key="Exempel AB"))
+    assert ("flow x node a^b", "bad-key") in found
+    assert ("tenant", "bad-key") in found
+    box = replace(exempel().boxes[0], key="../etc")
+    assert ("voicemail box ../etc", "bad-key") in codes(replace(exempel(), boxes=(box, *exempel().boxes[1:])))

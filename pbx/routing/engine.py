@@ -109,7 +109,9 @@ class Call:
     """One call at one decision point. `node`/`target`/`attempt` come back from the previous
     decision via channel variables; `result` is what the last action ended with: the digits
     pressed for a menu ("" = timeout), DIALSTATUS for a dial, ANSWERED/TIMEOUT/EMPTY for a
-    group or queue, the number keyed in for a callback."""
+    group or queue (TICK while waiting, KEY:<k> for a key pressed while waiting), the number
+    keyed in for a callback. `entered` is when the call reached its current destination
+    (epoch seconds), so a waiting caller's time in queue travels with the call."""
 
     dialled: str
     caller: str = ""
@@ -119,6 +121,7 @@ class Call:
     target: str | None = None
     attempt: int = 0
     result: str = ""
+    entered: int = 0
 
 
 TraceStep: TypeAlias = tuple[object, ...]  # (format string, *args): rendered only when read
@@ -134,6 +137,7 @@ class Decision(NamedTuple):
     version: int
     at: datetime
     trace: tuple[TraceStep, ...]
+    entered: int = 0
 
     @property
     def steps(self) -> list[str]:
@@ -166,11 +170,12 @@ class _Step:
         self.flow: CompiledFlow | None = None
 
     def done(self, action: Action, node: str | None = None, target: str | None = None,
-             attempt: int = 0) -> Decision:
+             attempt: int = 0, entered: int | None = None) -> Decision:
         tenant = self.tenant
         return Decision(
             action, tenant.key if tenant else None, self.flow.key if self.flow else None, node, target,
             attempt, tenant.version if tenant else self.table.version, self.now, tuple(self.trace),
+            int(self.now.timestamp()) if entered is None else entered,
         )
 
     # --- entering nodes ------------------------------------------------------------------
@@ -445,6 +450,8 @@ class _Step:
                 route = self.table.numbers.get(call.dialled)
                 via = route.via if route is not None else "fixed"
             return self.user(tenant.users[ref], via, phase, call.node, {ref})
+        if kind == "queue" and ref in tenant.queues and (result == "TICK" or result.startswith("KEY:")):
+            return self.waiting(tenant.queues[ref], node)
         if isinstance(node, GroupNode | QueueNode):
             self.trace.append(("{} ended: {} → overflow", target, result or "timeout"))
             return self.overflow(node.overflow, node.key)
@@ -454,6 +461,19 @@ class _Step:
             self.trace.append(("call finished",))
             return self.done(Hangup(()), call.node, target)
         return self.after_node(call.node, f"{target or call.node} ended: {result or 'no answer'}")
+
+    def waiting(self, queue: QueueConfig, node: Node | None) -> Decision:
+        """A caller waiting in a queue checks in (tick or key): stay, or leave after the maximum wait."""
+        call = self.call
+        waited = int(self.now.timestamp()) - call.entered if call.entered else 0
+        overflow = node.overflow if isinstance(node, QueueNode) else None
+        if waited >= queue.max_wait_s:
+            self.trace.append(("waited {} s in queue {} (max {} s) → overflow", waited, queue.name, queue.max_wait_s))
+            return self.overflow(overflow, call.node)
+        self.trace.append(("waiting in queue {} for {} s", queue.name, waited))
+        action = EnterQueue((), queue.key, queue.strategy, queue.max_wait_s, queue.announce_every_s,
+                            queue.callback_key)
+        return self.done(action, call.node, call.target, 0, call.entered)
 
     def menu_result(self, node: Menu, digits: str) -> Decision:
         nxt = node.choices.get(digits) if digits else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,10 @@ class InvalidConfig(ValueError):
         super().__init__(f"{len(problems)} configuration problem(s):\n{shown}{more}")
 
 
+# Keys travel in channel variables and become file names: a small, safe alphabet.
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
 class _Checker:
     def __init__(self, cfg: TenantConfig) -> None:
         self.cfg = cfg
@@ -72,6 +77,9 @@ class _Checker:
     def duplicates(self, what: str, keys: Iterable[str]) -> None:
         seen: set[str] = set()
         for key in keys:
+            if what != "number" and not KEY.match(key):
+                self.add(f"{what} {key}", "bad-key",
+                         f"{what} key {key!r} must be 1–64 of a–z, 0–9, '-' and '_', starting with a letter or digit")
             if key in seen:
                 self.add(f"{what} {key}", "duplicate", f"two {what}s have the key {key!r}")
             seen.add(key)
@@ -97,6 +105,8 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         cfg = self.cfg
+        if not KEY.match(cfg.key):
+            self.add("tenant", "bad-key", f"tenant key {cfg.key!r} must be 1–64 of a–z, 0–9, '-' and '_'")
         try:
             ZoneInfo(cfg.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -156,6 +166,9 @@ class _Checker:
         where = f"flow {flow.key}"
         nodes: dict[str, Node] = {}
         for node in flow.nodes:
+            if not KEY.match(node.key):
+                self.add(f"{where} node {node.key}", "bad-key", f"node key {node.key!r} must be 1–64 of a–z, 0–9, "
+                         "'-' and '_'")
             if node.key in nodes:
                 self.add(f"{where} node {node.key}", "duplicate", f"two nodes have the key {node.key!r}")
             nodes[node.key] = node

@@ -1,0 +1,1 @@
+"""The Asterisk adapter: FastAGI server, AMI client, the dialplan contract, and a wire-true simulator."""
