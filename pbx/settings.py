@@ -5,21 +5,72 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class AMIAddress:
+    host: str
+    port: int
+    username: str
+    secret: str
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """PBX_DATABASE_URL: SQLAlchemy URL of the configuration database (default: SQLite in ./var).
-    PBX_LOG_LEVEL: DEBUG, INFO (default), WARNING…"""
+    """Environment variables (defaults in brackets):
+    PBX_DATABASE_URL  configuration database, SQLAlchemy URL [SQLite in ./var/pbx.sqlite]
+    PBX_AMI_URL       ami://user:secret@host:5038 of a real Asterisk [unset: run the simulator]
+    PBX_AGI_BIND      host:port the FastAGI server listens on [127.0.0.1:4573]
+    PBX_HTTP_BIND     host:port of the health and metrics endpoint [127.0.0.1:8080]
+    PBX_TRUNK         PJSIP endpoint of the operator trunk [trunk]
+    PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
+    PBX_SIM_SPEED     simulator clock speed, simulated seconds per real second [1]
+    PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]"""
 
     database_url: str
     log_level: str
+    ami: AMIAddress | None = None
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    trunk: str = "trunk"
+    spool: str = "/var/spool/pbx"
+    sim_speed: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ) if env is None else env
         default_db = f"sqlite:///{Path('var/pbx.sqlite').resolve()}"
+        ami = parse_ami_url(env["PBX_AMI_URL"]) if env.get("PBX_AMI_URL") else None
+        agi_host, agi_port = _host_port(env.get("PBX_AGI_BIND", "127.0.0.1:4573"), "PBX_AGI_BIND")
+        http_host, http_port = _host_port(env.get("PBX_HTTP_BIND", "127.0.0.1:8080"), "PBX_HTTP_BIND")
+        default_spool = "/var/spool/pbx" if ami else str(Path("var/spool").resolve())
         return cls(
             database_url=env.get("PBX_DATABASE_URL", default_db),
             log_level=env.get("PBX_LOG_LEVEL", "INFO").upper(),
+            ami=ami,
+            agi_host=agi_host,
+            agi_port=agi_port,
+            http_host=http_host,
+            http_port=http_port,
+            trunk=env.get("PBX_TRUNK", "trunk"),
+            spool=env.get("PBX_SPOOL", default_spool),
+            sim_speed=float(env.get("PBX_SIM_SPEED", "1")),
         )
+
+
+def _host_port(text: str, name: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{name} must be host:port, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def parse_ami_url(url: str) -> AMIAddress:
+    """ami://user:secret@host:port"""
+    parts = urlsplit(url)
+    if parts.scheme != "ami" or not parts.hostname or not parts.username:
+        raise ValueError(f"PBX_AMI_URL must look like ami://user:secret@host:5038, got {url!r}")
+    return AMIAddress(parts.hostname, parts.port or 5038, unquote(parts.username), unquote(parts.password or ""))

@@ -708,3 +708,11 @@ def load_presence(session: Session, tenant: str | None = None) -> dict[tuple[str
     for tenant_key, user_key, status, start, end, message in session.execute(query):
         grouped[(tenant_key, user_key)].append(PresenceEntry(PresenceStatus(status), start, end, message))
     return {key: tuple(entries) for key, entries in grouped.items()}
+
+
+def config_stamp(session: Session) -> str:
+    """A cheap fingerprint of every tenant's published configuration: it changes on each save or
+    delete, so a controller polling it knows when to recompile its routing table."""
+    rows = session.execute(select(TenantRow.key, TenantRow.config_version, TenantRow.updated_at)
+                           .order_by(TenantRow.key)).all()
+    return ";".join(f"{key}:{version}:{updated}" for key, version, updated in rows)

@@ -1,0 +1,146 @@
+"""The dialplan contract: how a decision travels to Asterisk and how the call's position comes back.
+
+Asterisk asks `AGI(agi://controller/route,${PBX_DIALLED},${PBX_POS},${PBX_RESULT})`; the
+controller answers with two variables, PBX_POS (where the call is: opaque to the dialplan) and
+PBX_DO (what to do next: `action^field^field…`, read with CUT(PBX_DO,^,n)). The generic
+dialplan in asterisk-config/extensions.conf executes PBX_DO in context `pbx-<action>` and asks
+again with PBX_RESULT set. Pure: no I/O here, so the simulator and the tests share it.
+
+PBX_DO by action (PLAY = prompt files joined by '&', played first):
+  menu^PLAY^DIGITS^TIMEOUT_S              Read one key → PBX_RESULT (empty on timeout)
+  dial^PLAY^DIALSTRING^RING_S             Dial → PBX_RESULT=${DIALSTATUS}
+  ring^PLAY^MEMBERS^OVERFLOW_S^WAITPLAY   answer group; MEMBERS = dial~ring_s;dial~ring_s (in
+                                          order; one entry when parallel; empty = wait with music)
+                                          → ANSWER, or TIMEOUT at the overflow time
+  queue^PLAY^QUEUE^TICK_S^CALLBACK_KEY    wait with music; TICK every TICK_S, KEY:<k> on a key
+  voicemail^PLAY^FILE                     Record(FILE.wav) → RECORDED (the message is FILE.wav)
+  collect^PLAY^MAX_DIGITS^TIMEOUT_S       Read up to MAX_DIGITS ending with # → PBX_RESULT
+  hangup^PLAY^CAUSE                       Hangup(CAUSE) after PLAY
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pbx.routing.compile import RoutingTable
+from pbx.routing.engine import (
+    Call,
+    CollectNumber,
+    Decision,
+    Dial,
+    EnterQueue,
+    Hangup,
+    PlayMenu,
+    RingGroup,
+    Voicemail,
+)
+
+SEP = "^"
+# Q.850 causes the dialplan hangs up with.
+CAUSES = {"normal": 16, "unallocated": 1, "failure": 41, "busy": 17}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSettings:
+    trunk: str = "trunk"  # PJSIP endpoint that carries calls to the public network
+    spool: str = "/var/spool/pbx"  # where Asterisk records voicemail messages
+    sounds: str = "pbx"  # sounds directory prefix (under Asterisk's sounds dir)
+
+
+class ContractError(ValueError):
+    """Bytes from Asterisk that do not follow the contract (a tampered or broken channel)."""
+
+
+def encode_position(d: Decision) -> str:
+    fields = (d.tenant or "", d.flow or "", d.node or "", d.target or "", str(d.attempt), str(d.entered))
+    return SEP.join(fields)
+
+
+def call_from_args(args: Sequence[str], caller: str = "") -> Call:
+    """The Call from the route request's arguments: (dialled, position, result)."""
+    if not args or not args[0]:
+        raise ContractError("route request without the dialled number (agi_arg_1)")
+    dialled = args[0]
+    position = args[1] if len(args) > 1 else ""
+    result = args[2] if len(args) > 2 else ""
+    if caller in ("unknown", "<unknown>"):
+        caller = ""
+    if not position:
+        return Call(dialled, caller)
+    parts = position.split(SEP)
+    if len(parts) != 6:
+        raise ContractError(f"position {position!r} has {len(parts)} fields, expected 6")
+    tenant, flow, node, target, attempt, entered = parts
+    try:
+        attempt_n, entered_n = int(attempt), int(entered)
+    except ValueError:
+        raise ContractError(f"position {position!r} has a non-numeric attempt or time") from None
+    return Call(dialled, caller, tenant or None, flow or None, node or None, target or None, attempt_n, result,
+                entered_n)
+
+
+def prompt_files(prompts: Sequence[str], table: RoutingTable, tenant: str | None, settings: ContractSettings) -> str:
+    """Prompt keys → sound files: the tenant's own prompts, spoken times, then the defaults."""
+    t = table.tenants.get(tenant or "")
+    language = t.language if t is not None else "sv"
+    own = t.prompts if t is not None else frozenset()
+    files: list[str] = []
+    for key in prompts:
+        if key in own:
+            files.append(f"{settings.sounds}/t/{tenant}/{key}")
+        elif key.startswith("time:"):
+            hour, _, minute = key[5:].partition(":")
+            files.append(f"{settings.sounds}/{language}/hour-{int(hour)}")
+            if int(minute):
+                files.append(f"{settings.sounds}/{language}/minute-{int(minute)}")
+        else:
+            files.append(f"{settings.sounds}/{language}/{key}")
+    return "&".join(files)
+
+
+def dial_string(targets: Sequence[str], settings: ContractSettings) -> str:
+    """Endpoints as they are; E.164 numbers leave through the trunk."""
+    return "&".join(f"PJSIP/{t}@{settings.trunk}" if t.startswith("+") else t for t in targets)
+
+
+def encode_action(d: Decision, table: RoutingTable, uniqueid: str, settings: ContractSettings) -> str:
+    """PBX_DO for a decision (see the module docstring)."""
+    a = d.action
+
+    def play(extra: Sequence[str] = ()) -> str:
+        return prompt_files((*a.prompts, *extra), table, d.tenant, settings)
+
+    if isinstance(a, PlayMenu):
+        fields = ["menu", play((a.prompt,)), a.digits, str(a.timeout_s)]
+    elif isinstance(a, Dial):
+        fields = ["dial", play(), dial_string(a.targets, settings), str(a.ring_s)]
+    elif isinstance(a, RingGroup):
+        if a.strategy == "parallel" and a.members:
+            targets = [t for m in a.members for t in m.targets]
+            members = f"{dial_string(targets, settings)}~{a.overflow_after_s}"
+        else:
+            members = ";".join(f"{dial_string(m.targets, settings)}~{m.ring_s}" for m in a.members)
+        wait = prompt_files((a.waiting_prompt,), table, d.tenant, settings) if a.waiting_prompt else ""
+        fields = ["ring", play(), members, str(a.overflow_after_s), wait]
+    elif isinstance(a, EnterQueue):
+        fields = ["queue", play(), a.queue, str(a.announce_every_s), a.callback_key or ""]
+    elif isinstance(a, Voicemail):
+        extra = (a.greeting,) if a.greeting else ()
+        path = f"{settings.spool}/voicemail/{d.tenant}/{a.box}/{uniqueid.replace('/', '_')}"
+        fields = ["voicemail", play(extra), path]
+    elif isinstance(a, CollectNumber):
+        fields = ["collect", play((a.prompt,)), "20", "10"]
+    else:
+        assert isinstance(a, Hangup)
+        fields = ["hangup", play(), str(CAUSES.get(a.cause, 16))]
+    for value in fields:
+        if SEP in value or "\n" in value or '"' in value:
+            raise ContractError(f"value {value!r} cannot travel in PBX_DO")
+    return SEP.join(fields)
+
+
+def decode_action(text: str) -> tuple[str, list[str]]:
+    """(action, fields after it): how the dialplan (and the simulator) read PBX_DO."""
+    action, *fields = text.split(SEP)
+    return action, fields
