@@ -1,0 +1,101 @@
+"""The FastAGI request handler: Asterisk asks "what next?", the routing core answers via PBX_POS/PBX_DO."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
+from pbx.routing.engine import Decision, decide
+from pbx.routing.state import LiveView
+from pbx.tables import TableHolder
+
+log = logging.getLogger("pbx.router")
+
+
+@dataclass
+class RouterStats:
+    decisions: int = 0
+    bad_requests: int = 0
+    unknown_scripts: int = 0
+    hangups: int = 0
+    errors: int = 0
+    recorded: int = 0
+    latency_ns_total: int = 0
+    by_action: dict[str, int] = field(default_factory=dict)
+
+
+class Router:
+    """Handles one FastAGI session. Stateless: the call's position comes in the request and goes
+    back in PBX_POS, so any controller instance can answer any step of any call."""
+
+    def __init__(self, tables: TableHolder, state: LiveView, clock: Callable[[], datetime],
+                 settings: ContractSettings | None = None,
+                 on_decision: Callable[[Decision, str], None] | None = None,
+                 on_recorded: Callable[[str, str, str], None] | None = None) -> None:
+        self.tables = tables
+        self.state = state
+        self.clock = clock
+        self.settings = settings or ContractSettings()
+        self.on_decision = on_decision
+        self.on_recorded = on_recorded
+        self.stats = RouterStats()
+
+    async def __call__(self, session: object) -> None:
+        from pbx.asterisk.agi_server import AGIHangupError, AGISession
+
+        assert isinstance(session, AGISession)
+        uniqueid = session.env.get("agi_uniqueid", "")
+        if session.script == "recorded":
+            # the caller hung up while recording a message: hand the file on (issue 5 stores it)
+            self.stats.recorded += 1
+            args = session.args
+            if self.on_recorded is not None and len(args) >= 3:
+                self.on_recorded(args[0], args[1], args[2])
+            return
+        if session.script != "route":
+            self.stats.unknown_scripts += 1
+            log.warning("unknown FastAGI script", extra={"event": "agi_unknown_script", "script": session.script,
+                                                          "uniqueid": uniqueid})
+            return
+        t0 = time.perf_counter_ns()
+        table = self.tables.table
+        try:
+            call = call_from_args(session.args, session.env.get("agi_callerid", ""))
+        except ContractError as exc:
+            # A broken position must not leave the caller in silence: route as a new call
+            # to the dialled number, which ends at the flow's start or the "no service" answer.
+            self.stats.bad_requests += 1
+            log.warning("bad route request", extra={"event": "agi_bad_request", "error": str(exc),
+                                                     "uniqueid": uniqueid})
+            dialled = session.args[0] if session.args else ""
+            call = call_from_args((dialled or "unknown",), session.env.get("agi_callerid", ""))
+        try:
+            decision = decide(table, self.state, call, self.clock())
+            position = encode_position(decision)
+            todo = encode_action(decision, table, uniqueid, self.settings)
+        except Exception:
+            self.stats.errors += 1
+            log.exception("routing failed", extra={"event": "route_error", "uniqueid": uniqueid,
+                                                   "dialled": call.dialled})
+            position, todo = "", "hangup^pbx/sv/ss-noservice^41"
+            decision = None
+        try:
+            await session.set_variable("PBX_POS", position)
+            await session.set_variable("PBX_DO", todo)
+        except AGIHangupError:
+            self.stats.hangups += 1
+            return
+        self.stats.decisions += 1
+        self.stats.latency_ns_total += time.perf_counter_ns() - t0
+        action = todo.partition("^")[0]
+        self.stats.by_action[action] = self.stats.by_action.get(action, 0) + 1
+        if decision is not None:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("decision", extra={"event": "decision", "uniqueid": uniqueid, "tenant": decision.tenant,
+                                             "node": decision.node, "do": todo, "trace": " → ".join(decision.steps)})
+            if self.on_decision is not None:
+                self.on_decision(decision, uniqueid)
