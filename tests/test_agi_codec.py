@@ -32,9 +32,7 @@ from pbx.asterisk.agi import (
     split_command,
 )
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "agi"
-if not TRANSCRIPTS.is_dir():  # the shared folder next to the repository, wherever the checkout is
-    TRANSCRIPTS = Path("/work/shared/asterisk/agi")
+TRANSCRIPTS = Path(__file__).resolve().parent / "data" / "asterisk" / "agi"  # copied from shared/asterisk
 NAMES = ("001_route", "002_hangup-test", "003_dtmf-test")
 
 

@@ -31,9 +31,7 @@ from pbx.asterisk.agi_server import (
     FastAGIServer,
 )
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "agi"
-if not TRANSCRIPTS.is_dir():
-    TRANSCRIPTS = Path("/work/shared/asterisk/agi")
+TRANSCRIPTS = Path(__file__).resolve().parent / "data" / "asterisk" / "agi"  # copied from shared/asterisk
 
 Handler = Callable[[AGISession], Awaitable[None]]
 
