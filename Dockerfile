@@ -6,4 +6,4 @@ COPY pbx pbx
 COPY admin_api admin_api
 COPY alembic.ini ./
 RUN pip install --no-cache-dir --no-deps .
-CMD ["pbx", "demo"]
+CMD ["pbx", "up"]

@@ -138,6 +138,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pbx.live import run_up
+    from pbx.logs import setup_logging
+
+    settings = Settings.from_env()
+    setup_logging(settings.log_level)
+    configs, presences = _load(settings, seed=True)
+    asyncio.run(run_up(settings, configs, presences, demo_calls=args.demo_calls, stop_after_s=args.stop_after))
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pbx.live import run_call
+    from pbx.logs import setup_logging
+
+    settings = Settings.from_env()
+    setup_logging("WARNING")
+    configs, presences = _load(settings, seed=True)
+    table = compile_table(configs)
+    route = table.numbers.get(args.number)
+    tz = table.tenants[route.tenant].tz if route else ZoneInfo("UTC")
+    at = _parse_at(args.at, tz)
+    keys = [d for d in (args.digits or "").split(",")] if args.digits else []
+    asyncio.run(run_call(settings, configs, presences, args.number, keys, at, args.caller, args.speed,
+                         answer=not args.unanswered))
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from pbx.db.session import make_engine, migrate
 
@@ -162,6 +194,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=cmd_what_if)
     p = sub.add_parser("demo", help="seed the demo tenants and show where their calls go")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("up", help="run the controller (with a simulated Asterisk unless PBX_AMI_URL is set)")
+    p.add_argument("--no-demo-calls", dest="demo_calls", action="store_false",
+                   help="do not place the demo calls at start (simulator only)")
+    p.add_argument("--stop-after", type=float, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_up)
+    p = sub.add_parser("call", help="place one simulated call through the whole controller and show each step")
+    p.add_argument("number", help="dialled number, E.164")
+    p.add_argument("--digits", help="keys pressed at successive prompts, comma-separated (2 or 1,0701234567#)")
+    p.add_argument("--at", help="simulated time, ISO, local to the tenant (default: now)")
+    p.add_argument("--caller", default="+46701234567")
+    p.add_argument("--speed", type=float, default=50.0, help="simulated seconds per real second")
+    p.add_argument("--unanswered", action="store_true", help="phones ring but nobody answers")
+    p.set_defaults(func=cmd_call)
     p = sub.add_parser("db-upgrade", help="migrate the configuration database to the latest schema")
     p.set_defaults(func=cmd_db_upgrade)
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -13,7 +13,7 @@ class AMIAddress:
     host: str
     port: int
     username: str
-    secret: str
+    secret: str = field(repr=False)  # never in logs
 
 
 @dataclass(frozen=True, slots=True)

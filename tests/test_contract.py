@@ -62,7 +62,7 @@ def test_position_round_trips_through_the_dialplan(table: RoutingTable) -> None:
     after = step(table, ring, "TIMEOUT")
     action, fields = decode_action(encode_action(after, table, "1795324157.29", S))
     assert action == "voicemail"
-    assert fields == ["", "/var/spool/pbx/voicemail/exempel/salj/1795324157.29"]
+    assert fields == ["pbx/sv/voicemail-greeting", "/var/spool/pbx/voicemail/exempel/salj/1795324157.29"]
 
 
 def test_queue_waits_with_ticks_and_the_callback_key(table: RoutingTable) -> None:

@@ -28,6 +28,7 @@ SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "presence-until": ("till klockan", "until"),
         "queue-position": ("Du har plats nummer", "You are number"),
         "queue-wait": ("Beräknad väntetid är", "The estimated wait is"),
+        "voicemail-greeting": ("Lämna ett meddelande efter tonen.", "Please leave a message after the tone."),
         "goodbye": ("Tack för samtalet, hej då.", "Thank you for calling, goodbye."),
     }
 )

@@ -289,7 +289,8 @@ class _Step:
         assert tenant is not None
         box = tenant.boxes[box_key]
         self.trace.append(("voicemail {}", box.name))
-        return self.done(Voicemail(tuple(self.prompts), box.key, box.greeting), node, target or f"voicemail:{box.key}")
+        greeting = box.greeting or "voicemail-greeting"
+        return self.done(Voicemail(tuple(self.prompts), box.key, greeting), node, target or f"voicemail:{box.key}")
 
     def overflow(self, key: str | None, node: str | None) -> Decision:
         if key is None:

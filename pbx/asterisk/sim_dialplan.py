@@ -1,0 +1,564 @@
+"""The generic dialplan of asterisk-config/extensions.conf, acted out priority by priority for simulated calls."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pbx.asterisk.contract import decode_action
+from pbx.asterisk.sim_agi import AGIRunner
+from pbx.asterisk.sim_core import (
+    CAUSE_TXT,
+    DOWN,
+    RINGING,
+    UP,
+    CallScript,
+    Channel,
+    Endpoint,
+    Interrupted,
+    Node,
+    SimCall,
+    SimStep,
+    write_wav,
+)
+
+Location = tuple[str, str, int]
+
+DIGIT_GAP_S = 0.3  # between the digits of a number the simulated caller types
+BEEP_S = 0.5
+RECORD_SILENCE_S = 3.0  # Record(…,3,…): stops after three seconds of silence
+RING_DELAY_S = 0.1  # INVITE → 180 Ringing (or 486 Busy) on a simulated phone
+FOREVER_S = 86400.0  # Dial() or WaitExten() without a timeout
+
+# Contexts of the generic dialplan. pbx-connect is the simulator's own: a queue caller redirected
+# there is connected to the agent in channel variable PBX_AGENT (see `_pbx_connect`).
+CONTEXTS = ("pbx-inbound", "pbx-step", "pbx-menu", "pbx-dial", "pbx-ring", "pbx-queue", "pbx-voicemail",
+            "pbx-collect", "pbx-hangup", "pbx-connect")
+
+
+class DialplanHangup(Exception):
+    """The dialplan hangs the channel up (Hangup(cause), or Dial ending a bridged call)."""
+
+    def __init__(self, cause: int | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def extension_exists(context: str, exten: str) -> bool:
+    if context == "pbx-inbound":
+        return re.fullmatch(r"\+\d.+|\d.+", exten) is not None  # _+X. and _X.
+    if context == "pbx-queue":
+        return exten in ("s", "t") or re.fullmatch(r"[0-9*#]", exten) is not None
+    if context == "pbx-voicemail":
+        return exten in ("s", "h")
+    return context in CONTEXTS and exten == "s"
+
+
+def _seconds(text: str, default: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass
+class _Leg:
+    """One channel Dial() rings."""
+
+    chan: Channel
+    behaviour: Endpoint
+    dialstring: str  # what DialBegin reports: the part after "PJSIP/"
+    label: str  # who answered, for SimCall.answered_by: the dial target ("PJSIP/anna", "PJSIP/+46…@trunk")
+    ringing: bool = False
+
+
+class Dialplan:
+    """Runs channels through the contract: pbx-step asks the controller, pbx-<action> does it."""
+
+    def __init__(self, node: Node, agi: AGIRunner, agi_target: Callable[[], tuple[str, int]]) -> None:
+        self.node = node
+        self.agi = agi
+        self.agi_target = agi_target
+
+    # --- entry ----------------------------------------------------------------------------
+    def new_call(self, chan: Channel, caller: str, dialled: str, script: CallScript | None = None) -> SimCall:
+        call = SimCall(caller, dialled, script or CallScript(), chan.name, chan.uniqueid, self.node.clock.now(),
+                       asyncio.get_running_loop().create_future())
+        chan.call = call
+        self.node.calls.append(call)
+        return call
+
+    def start(self, chan: Channel, call: SimCall, location: Location) -> asyncio.Task[None]:
+        return self.node.spawn(self.run(chan, call, location), name=f"sim-call-{chan.uniqueid}")
+
+    async def run(self, chan: Channel, call: SimCall, location: Location | None) -> None:
+        """Executes from `location` until the channel hangs up, following Redirects."""
+        cause: int | None = None
+        try:
+            try:
+                while location is not None:
+                    try:
+                        location = await self._context(chan, call, location)
+                    except Interrupted as exc:
+                        if exc.channel is not chan:
+                            raise
+                        if chan.redirect_to is not None and not chan.hangup_requested:
+                            location, chan.redirect_to = chan.redirect_to, None
+                            continue
+                        location = None
+            except DialplanHangup as end:
+                cause = end.cause
+            if chan.context == "pbx-voicemail" and chan.vars.get("RECORDED_FILE"):
+                await self._h_recorded(chan, call)
+        finally:
+            if not chan.gone:
+                self.node.hangup(chan, cause)
+            self._finish(call, chan)
+
+    def _finish(self, call: SimCall, chan: Channel) -> None:
+        if call.finished.done():
+            return
+        cause = chan.hangup_cause or 0
+        call.hangup_cause = cause
+        call.hangup_cause_txt = CAUSE_TXT.get(cause, "Unknown")
+        self._step(call, "hangup", f"cause {cause} ({call.hangup_cause_txt})", value=str(cause))
+        self.node.processed += 1
+        call.finished.set_result(None)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _step(self, call: SimCall, kind: str, details: str, args: tuple[str, ...] = (), value: str = "") -> None:
+        call.steps.append(SimStep(self.node.clock.now(), kind, details, args, value))
+
+    def _app(self, chan: Channel, context: str, exten: str, priority: int, app: str, data: str = "",
+             *, dead: bool = False) -> None:
+        # Asterisk checks for a hangup or an async goto (Redirect) between priorities.
+        if chan.interrupted and not dead:
+            raise Interrupted(chan)
+        self.node.newexten(chan, context, exten, priority, app, data)
+
+    def _set(self, chan: Channel, context: str, exten: str, priority: int, name: str, value: str) -> None:
+        self._app(chan, context, exten, priority, "Set", f"{name}={value}")
+        self.node.set_var(chan, name, value)
+
+    @staticmethod
+    def _field(chan: Channel, n: int) -> str:
+        """${CUT(PBX_DO,^,n)}"""
+        _, fields = decode_action(chan.vars.get("PBX_DO", ""))
+        return fields[n - 2] if 0 <= n - 2 < len(fields) else ""
+
+    def answer(self, chan: Channel) -> None:
+        if chan.state != UP:
+            self.node.set_state(chan, UP)
+            if chan.on_answer is not None:
+                chan.on_answer(chan)
+
+    async def _answer_app(self, chan: Channel, context: str, priority: int) -> None:
+        self._app(chan, context, "s", priority, "Answer", ",i")
+        self.answer(chan)
+
+    def _prompt_s(self, files: str) -> float:
+        return self.node.prompt_s * len([f for f in files.split("&") if f])
+
+    async def _play(self, chan: Channel, files: str, seconds: float | None = None) -> None:
+        await self.node.sleep(self._prompt_s(files) if seconds is None else seconds, chan)
+        self.node.set_var(chan, "PLAYBACKSTATUS", "SUCCESS")
+
+    async def _playback(self, chan: Channel, context: str, exten: str, priority: int, files: str) -> None:
+        self._app(chan, context, exten, priority, "Playback", files)
+        await self._play(chan, files)
+
+    async def _exec_if_play(self, chan: Channel, context: str, priority: int, files: str, app: str = "Playback"
+                            ) -> None:
+        self._app(chan, context, "s", priority, "ExecIf", f"{int(files != '')}?{app}({files})")
+        if files:
+            await self._play(chan, files)
+
+    async def _moh(self, chan: Channel, seconds: float) -> None:
+        self.node.emit("MusicOnHoldStart", {"Class": "default"}, chan=chan)
+        try:
+            await self.node.sleep(seconds, chan)
+        finally:
+            if not chan.gone:
+                self.node.emit("MusicOnHoldStop", chan=chan)
+
+    def _goto_step(self, chan: Channel, context: str, exten: str, priority: int) -> Location:
+        self._app(chan, context, exten, priority, "Goto", "pbx-step,s,1")
+        return ("pbx-step", "s", 1)
+
+    # --- contexts -------------------------------------------------------------------------
+    async def _context(self, chan: Channel, call: SimCall, location: Location) -> Location | None:
+        context, exten, _priority = location  # every contract extension is entered at priority 1
+        if not extension_exists(context, exten):
+            # "sent to invalid extension but no invalid handler": Asterisk hangs the channel up
+            chan.context, chan.exten, chan.priority = context, exten, 1
+            self.node.log.warning("simulated channel %s sent to invalid extension %s,%s", chan.name, context, exten)
+            raise DialplanHangup(None)
+        handler = getattr(self, "_" + context.replace("-", "_"))
+        result: Location | None = await handler(chan, call, exten)
+        return result
+
+    async def _pbx_inbound(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-inbound"
+        if not exten.startswith("+"):
+            self._app(chan, c, exten, 1, "Goto", f"pbx-inbound,+{exten},1")
+            return (c, "+" + exten, 1)
+        self._app(chan, c, exten, 1, "NoOp", f"PBX inbound {exten} from {chan.caller_num}")
+        self._set(chan, c, exten, 2, "PBX_DIALLED", exten)
+        self._set(chan, c, exten, 3, "PBX_POS", "")
+        self._set(chan, c, exten, 4, "PBX_RESULT", "")
+        self._app(chan, c, exten, 5, "Goto", "pbx-step,s,1")
+        return ("pbx-step", "s", 1)
+
+    async def _pbx_step(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c, node = "pbx-step", self.node
+        host, port = self.agi_target()
+        args = [chan.vars.get("PBX_DIALLED", ""), chan.vars.get("PBX_POS", ""), chan.vars.get("PBX_RESULT", "")]
+        self._set(chan, c, "s", 1, "PBX_DO", "")  # so a silent controller never replays the last action
+        self._app(chan, c, "s", 2, "AGI", f"agi://{host}:{port}/route," + ",".join(args))
+        outcome = await self.agi.run(chan, host, port, "route", args)
+        node.set_var(chan, "AGISTATUS", outcome.status)
+        do = chan.vars.get("PBX_DO", "")
+        shown = ", ".join(repr(a) for a in args)
+        if outcome.status == "SUCCESS":
+            self._step(call, "agi", f"route({shown}) -> PBX_DO={do}", tuple(args), do)
+        else:
+            why = f" ({outcome.reason})" if outcome.reason else ""
+            self._step(call, "agi", f"route({shown}) -> AGISTATUS={outcome.status}{why}", tuple(args), do)
+        unreachable = outcome.status != "SUCCESS" or do == ""
+        self._app(chan, c, "s", 3, "GotoIf", f"{int(unreachable)}?unreachable")
+        if unreachable:
+            self._app(chan, c, "s", 6, "NoOp", f"controller unreachable: AGISTATUS={outcome.status}")
+            self._step(call, "action", "unreachable: play pbx/sv/ss-noservice, hang up with cause 41",
+                       value="unreachable")
+            await self._answer_app(chan, c, 7)
+            await self._playback(chan, c, "s", 8, "pbx/sv/ss-noservice")
+            self._app(chan, c, "s", 9, "Hangup", "41")
+            raise DialplanHangup(41)
+        self._set(chan, c, "s", 4, "PBX_RESULT", "")
+        action, _ = decode_action(do)
+        self._app(chan, c, "s", 5, "Goto", f"pbx-{action},s,1")
+        self._step(call, "action", do, value=do)
+        return (f"pbx-{action}", "s", 1)
+
+    async def _pbx_menu(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-menu"
+        play, timeout = self._field(chan, 2), self._field(chan, 4)
+        await self._answer_app(chan, c, 1)
+        self._app(chan, c, "s", 2, "Read", f"PBX_RESULT,{play},1,,1,{timeout}")
+        await self._read(chan, call, play, 1, _seconds(timeout, 10.0))
+        return self._goto_step(chan, c, "s", 3)
+
+    async def _pbx_collect(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-collect"
+        play, most, timeout = self._field(chan, 2), self._field(chan, 3), self._field(chan, 4)
+        await self._answer_app(chan, c, 1)
+        self._app(chan, c, "s", 2, "Read", f"PBX_RESULT,{play},{most},,1,{timeout}")
+        await self._read(chan, call, play, int(most) if most.isdigit() and int(most) > 0 else 255,
+                         _seconds(timeout, 10.0))
+        return self._goto_step(chan, c, "s", 3)
+
+    async def _read(self, chan: Channel, call: SimCall, play: str, max_digits: int, timeout: float) -> None:
+        """Read(): the prompt plays until the first key; each key must come within `timeout` of
+        the prompt's end or of the previous key; '#' ends the input."""
+        node, script = self.node, call.script
+        keys = script.keys[call.keys_used] if call.keys_used < len(script.keys) else ""
+        call.keys_used += 1
+        start = node.clock.elapsed()
+        deadline = self._prompt_s(play) + timeout
+        digits, status, at = "", "TIMEOUT", script.key_delay_s
+        for i, key in enumerate(keys):
+            if i:
+                deadline, at = at + timeout, at + DIGIT_GAP_S
+            if at > deadline:  # too late: Read has already given up
+                await node.sleep(deadline - (node.clock.elapsed() - start), chan)
+                status = "OK" if digits else "TIMEOUT"
+                break
+            await node.sleep(at - (node.clock.elapsed() - start), chan)
+            status = "OK"
+            if key == "#":
+                break
+            digits += key
+            if len(digits) >= max_digits:
+                break
+        else:
+            await node.sleep(deadline - (node.clock.elapsed() - start), chan)
+            status = "OK" if digits else "TIMEOUT"
+        node.set_var(chan, "PBX_RESULT", digits)
+        node.set_var(chan, "READSTATUS", status)
+        self._step(call, "result", f"PBX_RESULT={digits}" + (" (timeout)" if status == "TIMEOUT" else ""),
+                   value=digits)
+
+    async def _pbx_dial(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-dial"
+        play, dialstring, ring = self._field(chan, 2), self._field(chan, 3), self._field(chan, 4)
+        self._app(chan, c, "s", 1, "GotoIf", f"{int(play == '')}?dial")
+        if play:
+            await self._answer_app(chan, c, 2)
+            await self._playback(chan, c, "s", 3, play)
+        self._app(chan, c, "s", 4, "Dial", f"{dialstring},{ring}")
+        status = await self.dial(chan, call, dialstring, _seconds(ring, FOREVER_S))
+        self._set(chan, c, "s", 5, "PBX_RESULT", status)
+        self._step(call, "result", f"PBX_RESULT={status}", value=status)
+        return self._goto_step(chan, c, "s", 6)
+
+    async def _pbx_ring(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c, node = "pbx-ring", self.node
+        play, members, overflow, waitplay = (self._field(chan, n) for n in (2, 3, 4, 5))
+        await self._answer_app(chan, c, 1)
+        await self._exec_if_play(chan, c, 2, play)
+        self._set(chan, c, "s", 3, "PBX_MEMBERS", members)
+        end = int(node.clock.epoch()) + int(_seconds(overflow, 0.0))
+        self._set(chan, c, "s", 4, "PBX_END", str(end))
+        self._app(chan, c, "s", 5, "GotoIf", f"{int(members == '')}?wait")
+        if members:
+            parts = members.split(";")
+            i = 1
+            self._set(chan, c, "s", 6, "PBX_I", "1")
+            while True:
+                more = i <= len(parts) and int(node.clock.epoch()) < end
+                self._app(chan, c, "s", 7, "While", str(int(more)))
+                if not more:
+                    break
+                member = parts[i - 1]
+                self._set(chan, c, "s", 8, "PBX_M", member)
+                target, _, ring = member.partition("~")
+                self._app(chan, c, "s", 9, "Dial", f"{target},{ring},m")
+                status = await self.dial(chan, call, target, _seconds(ring, FOREVER_S), moh=True)
+                self._app(chan, c, "s", 10, "GotoIf", f"{int(status == 'ANSWER')}?answered")
+                i += 1
+                self._set(chan, c, "s", 11, "PBX_I", str(i))
+                self._app(chan, c, "s", 12, "EndWhile")
+        await self._exec_if_play(chan, c, 13, waitplay)
+        left = end - int(node.clock.epoch())
+        self._app(chan, c, "s", 14, "ExecIf", f"{int(left > 0)}?MusicOnHold(default,{left})")
+        if left > 0:
+            await self._moh(chan, left)
+        self._set(chan, c, "s", 15, "PBX_RESULT", "TIMEOUT")
+        self._step(call, "result", "PBX_RESULT=TIMEOUT", value="TIMEOUT")
+        return self._goto_step(chan, c, "s", 16)
+
+    async def _pbx_queue(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-queue"
+        if exten == "s":
+            play, tick = self._field(chan, 2), self._field(chan, 4)
+            await self._answer_app(chan, c, 1)
+            self._app(chan, c, "s", 2, "ExecIf", f"{int(play != '')}?Background({play})")
+            key = await self._queue_wait(chan, call, self._prompt_s(play), _seconds(tick, 10.0))
+            exten = key or "t"
+        result = "TICK" if exten == "t" else f"KEY:{exten}"
+        self._set(chan, c, exten, 1, "PBX_RESULT", result)
+        self._step(call, "result", f"PBX_RESULT={result}", value=result)
+        return self._goto_step(chan, c, exten, 2)
+
+    async def _queue_wait(self, chan: Channel, call: SimCall, play_s: float, tick_s: float) -> str:
+        """Background(PLAY) then WaitExten(TICK): the scripted queue key that falls due, or "" (t)."""
+        node = self.node
+        pending = sorted(call.script.queue_keys)[call.queue_keys_used:]
+        key_at: float | None = None
+        if pending and re.fullmatch(r"[0-9*#]", pending[0][1]):
+            key_at = max(0.0, pending[0][0] - call.queue_waited)
+        start = node.clock.elapsed()
+        try:
+            if key_at is not None and key_at < play_s:
+                await node.sleep(key_at, chan)  # a key during the announcement ends Background at once
+            else:
+                if play_s:
+                    await node.sleep(play_s, chan)
+                self._app(chan, "pbx-queue", "s", 3, "WaitExten", f"{tick_s:g},m(default)")
+                wait = tick_s if key_at is None or key_at >= play_s + tick_s else key_at - play_s
+                await self._moh(chan, wait)
+                if key_at is None or key_at >= play_s + tick_s:
+                    return ""
+        finally:
+            call.queue_waited += node.clock.elapsed() - start
+        call.queue_keys_used += 1
+        return pending[0][1]
+
+    async def _pbx_voicemail(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c, node = "pbx-voicemail", self.node
+        play, file = self._field(chan, 2), self._field(chan, 3)
+        await self._answer_app(chan, c, 1)
+        await self._exec_if_play(chan, c, 2, play)
+        self._app(chan, c, "s", 3, "Playback", "beep")
+        await self._play(chan, "beep", BEEP_S)
+        self._app(chan, c, "s", 4, "Record", f"{file}.wav,3,300,k")
+        path = f"{file}.wav"
+        try:
+            write_wav(path, 0)
+        except OSError as exc:  # Record cannot open the file: the application fails, the call ends
+            node.log.warning("simulated Record cannot write %s: %s", path, exc)
+            raise DialplanHangup(None) from exc
+        node.set_var(chan, "RECORDED_FILE", file)
+        call.recording = path
+        started = node.clock.elapsed()
+        try:
+            await node.sleep(call.script.message_s + RECORD_SILENCE_S, chan)
+        finally:
+            # option k keeps what was recorded when the caller hangs up; the trailing silence is trimmed
+            spoken = min(call.script.message_s, node.clock.elapsed() - started)
+            write_wav(path, spoken)
+        node.set_var(chan, "RECORD_STATUS", "SILENCE")
+        self._set(chan, c, "s", 5, "PBX_RESULT", "RECORDED")
+        self._step(call, "result", f"PBX_RESULT=RECORDED ({path}, {spoken:g} s)", value="RECORDED")
+        return self._goto_step(chan, c, "s", 6)
+
+    async def _h_recorded(self, chan: Channel, call: SimCall) -> None:
+        """exten h of pbx-voicemail: hand a message cut short by a hangup to the controller."""
+        host, port = self.agi_target()
+        args = [chan.vars.get("PBX_DIALLED", ""), chan.vars.get("PBX_POS", ""), chan.vars["RECORDED_FILE"]]
+        self._app(chan, "pbx-voicemail", "h", 1, "ExecIf",
+                  f"1?AGI(agi://{host}:{port}/recorded," + ",".join(args) + ")", dead=True)
+        outcome = await self.agi.run(chan, host, port, "recorded", args)
+        self.node.set_var(chan, "AGISTATUS", outcome.status)
+        shown = ", ".join(repr(a) for a in args)
+        self._step(call, "agi", f"recorded({shown}) -> AGISTATUS={outcome.status}", tuple(args))
+
+    async def _pbx_hangup(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c = "pbx-hangup"
+        play, cause = self._field(chan, 2), self._field(chan, 3)
+        self._app(chan, c, "s", 1, "GotoIf", f"{int(play == '')}?end")
+        if play:
+            await self._answer_app(chan, c, 2)
+            await self._playback(chan, c, "s", 3, play)
+        self._app(chan, c, "s", 4, "Hangup", cause)
+        raise DialplanHangup(int(cause) if cause.isdigit() and int(cause) > 0 else 16)
+
+    async def _pbx_connect(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        """extensions.conf's pbx-connect: a waiting caller redirected here once an agent is reserved.
+        Dial(${PBX_AGENT},${PBX_RING_S}) (bare endpoint names get PJSIP/), then like pbx-dial."""
+        c = "pbx-connect"
+        agents = [a for a in chan.vars.get("PBX_AGENT", "").split("&") if a]
+        dialstring = "&".join(a if "/" in a else f"PJSIP/{a}" for a in agents)
+        ring = chan.vars.get("PBX_RING_S", "30")
+        await self._answer_app(chan, c, 1)
+        self._app(chan, c, "s", 2, "Dial", f"{dialstring},{ring}")
+        status = await self.dial(chan, call, dialstring, _seconds(ring, 30.0))
+        self._set(chan, c, "s", 3, "PBX_RESULT", status)
+        self._step(call, "result", f"PBX_RESULT={status}", value=status)
+        return self._goto_step(chan, c, "s", 4)
+
+    # --- Dial() ---------------------------------------------------------------------------
+    def request(self, caller: Channel | None, target: str, *, uniqueid: str | None = None) -> _Leg | None:
+        """ast_request(): a channel to a simulated phone or the trunk, or None (CHANUNAVAIL)."""
+        node = self.node
+        tech, _, rest = target.partition("/")
+        if tech.upper() != "PJSIP" or not rest:
+            return None
+        resource, _, host = rest.partition("@")
+        name = host or resource
+        behaviour = node.endpoints.get(resource) if host and resource in node.endpoints else node.endpoints.get(name)
+        if behaviour is None or behaviour.unavailable:
+            return None
+        chan = node.new_channel(f"PJSIP/{name}-{node.next_channel_number('PJSIP')}", f"PJSIP/{name}", state=DOWN,
+                                context="pbx-inbound" if name == "trunk" else "default", exten="s",
+                                caller_num=caller.caller_num if caller else "",
+                                caller_name=caller.caller_name if caller else "",
+                                uniqueid=uniqueid, linkedid=caller.linkedid if caller else None)
+        chan.endpoint = name
+        return _Leg(chan, behaviour, rest, target)
+
+    async def dial(self, chan: Channel, call: SimCall, dialstring: str, ring_s: float, *, moh: bool = False) -> str:
+        """Dial(): rings every target at once; returns DIALSTATUS. An answered call is bridged and,
+        when it ends, ends the caller's call too (Dial without the g option)."""
+        node = self.node
+        legs = [leg for leg in (self.request(chan, t) for t in dialstring.split("&") if t) if leg is not None]
+        if not legs:
+            node.set_var(chan, "DIALSTATUS", "CHANUNAVAIL")
+            return "CHANUNAVAIL"
+        for leg in legs:
+            node.emit("DialBegin", {"DialString": leg.dialstring}, chan=chan, dest=leg.chan)
+        if moh:
+            node.emit("MusicOnHoldStart", {"Class": "default"}, chan=chan)
+        start = node.clock.elapsed()
+        pending, busy, winner, status = list(legs), 0, None, ""
+        try:
+            while pending and winner is None:
+                # the next thing to happen: a phone rings, says busy, answers, or time runs out
+                events: list[tuple[float, int, str, _Leg | None]] = [(ring_s, 1 << 30, "timeout", None)]
+                for n, p in enumerate(pending):
+                    b = p.behaviour
+                    if b.busy:
+                        events.append((RING_DELAY_S, n, "busy", p))
+                    elif not p.ringing:
+                        events.append((RING_DELAY_S, n, "ring", p))
+                    elif b.answer_after_s is not None:
+                        events.append((max(RING_DELAY_S, b.answer_after_s), n, "answer", p))
+                at, _, what, hit = min(events, key=lambda e: (e[0], e[1]))
+                try:
+                    await node.sleep(at - (node.clock.elapsed() - start), chan, *(p.chan for p in pending))
+                except Interrupted as exc:
+                    if exc.channel is chan:
+                        status = "CANCEL"
+                        raise
+                    gone = next(p for p in pending if p.chan is exc.channel)  # hung up under us (AMI)
+                    pending.remove(gone)
+                    node.emit("DialEnd", {"DialStatus": "CHANUNAVAIL"}, chan=chan, dest=gone.chan)
+                    node.hangup(gone.chan, None, soft=False)
+                    continue
+                if what == "timeout":
+                    status = "NOANSWER"
+                    break
+                assert hit is not None
+                if what == "ring":
+                    hit.ringing = True
+                    node.set_state(hit.chan, RINGING)
+                elif what == "busy":
+                    pending.remove(hit)
+                    busy += 1
+                    node.emit("DialEnd", {"DialStatus": "BUSY"}, chan=chan, dest=hit.chan)
+                    node.hangup(hit.chan, 17, soft=False)
+                else:
+                    winner = hit
+                    pending.remove(hit)
+                    callee = hit.chan
+                    callee.connected_num, callee.connected_name = chan.caller_num, chan.caller_name
+                    node.set_state(callee, UP)
+                    node.emit("DialEnd", {"DialStatus": "ANSWER"}, chan=chan, dest=callee)
+        finally:
+            for rest in pending:  # the rest: timed out, cancelled, or answered elsewhere
+                node.emit("DialEnd", {"DialStatus": "CANCEL" if winner or status == "CANCEL" else "NOANSWER"},
+                          chan=chan, dest=rest.chan)
+                node.hangup(rest.chan, 26 if winner else 16, soft=False)
+            if moh and not chan.gone:
+                node.emit("MusicOnHoldStop", chan=chan)
+            if status == "CANCEL":
+                node.set_var(chan, "DIALSTATUS", "CANCEL")
+        if winner is None:
+            status = status or ("BUSY" if busy else "CHANUNAVAIL")
+            node.set_var(chan, "DIALSTATUS", status)
+            return status
+        self.answer(chan)
+        node.set_var(chan, "DIALSTATUS", "ANSWER")
+        call.answered_by = winner.label
+        await self._bridge(chan, call, winner)
+        return "ANSWER"  # not reached: _bridge ends the call
+
+    async def _bridge(self, chan: Channel, call: SimCall, leg: _Leg) -> None:
+        node, callee = self.node, leg.chan
+        bid = node.new_bridge_id()
+        node.emit("BridgeCreate", node.bridge_values(bid, 0))
+        callee.bridge = chan.bridge = bid
+        node.emit("BridgeEnter", node.bridge_values(bid, 1), chan=callee)
+        node.emit("BridgeEnter", node.bridge_values(bid, 2), chan=chan)
+        self._step(call, "result", f"answered by {leg.label}", value="ANSWER")
+        try:
+            await node.sleep(leg.behaviour.talk_s, chan, callee)
+            node.request_hangup(callee, remote=True)  # the far end has said what it had to say
+        except Interrupted as exc:
+            if exc.channel is chan:  # the caller hung up or was redirected: the callee goes too
+                node.emit("BridgeLeave", node.bridge_values(bid, 1), chan=chan)
+                node.emit("BridgeLeave", node.bridge_values(bid, 0), chan=callee)
+                chan.bridge = callee.bridge = ""
+                node.hangup(callee, 16)
+                node.emit("BridgeDestroy", node.bridge_values(bid, 0))
+                raise
+        node.emit("BridgeLeave", node.bridge_values(bid, 1), chan=callee)
+        callee.bridge = ""
+        node.hangup(callee, 16 if callee.remote_hangup else None, soft=False)
+        node.emit("BridgeLeave", node.bridge_values(bid, 0), chan=chan)
+        chan.bridge = ""
+        node.emit("BridgeDestroy", node.bridge_values(bid, 0))
+        raise DialplanHangup(16)

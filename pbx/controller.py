@@ -1,0 +1,245 @@
+"""`pbx up`: one controller process — FastAGI server, AMI client, scheduler, health and metrics.
+
+With no Asterisk configured (PBX_AMI_URL unset) it starts the simulator in-process, so the
+whole stack runs on a laptop: simulated calls travel real sockets through the real code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from pbx.asterisk.agi_server import FastAGIServer
+from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backoff_delay
+from pbx.asterisk.contract import ContractSettings
+from pbx.asterisk.router import Router
+from pbx.calls import CallLog
+from pbx.routing.model import PresenceEntry, TenantConfig
+from pbx.settings import Settings
+from pbx.state.memory import MemoryState
+from pbx.tables import TableHolder, compile_from
+
+log = logging.getLogger("pbx.controller")
+
+Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
+
+
+class Controller:
+    def __init__(self, settings: Settings, configs: list[TenantConfig], presences: Presences | None = None, *,
+                 clock: Callable[[], datetime] | None = None, simulator: Any = None,
+                 reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None) -> None:
+        """`simulator`: a started-or-not SimAsterisk to drive instead of a real Asterisk.
+        `reload`: called by the scheduler; returns new (stamp, configs, presences) when the
+        database changed, else None."""
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.tables = TableHolder(compile_from(configs))
+        self.state = MemoryState()
+        self.calls = CallLog()
+        self.sim = simulator
+        self.reload = reload
+        self._bind(configs, presences or {})
+        contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
+        self.router = Router(self.tables, self.state, self.clock, contract, on_decision=self.calls.decision)
+        self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
+        self.ami: AMIClient | None = None
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.http: web.AppRunner | None = None
+        self.http_port = 0
+        self.started = time.monotonic()
+        self.resyncs = 0
+
+    def _bind(self, configs: list[TenantConfig], presences: Presences) -> None:
+        for cfg in configs:
+            for user in cfg.users:
+                for device in user.devices:
+                    self.state.bind_device(device, cfg.key, user.key)
+            for group in cfg.groups:  # members log themselves in (issue 4); until then all are in
+                for m in group.members:
+                    self.state.log_in(cfg.key, "group", group.key, m.user)
+            for queue in cfg.queues:
+                for user_key in queue.members:
+                    self.state.log_in(cfg.key, "queue", queue.key, user_key)
+        for key, entries in presences.items():
+            self.state.set_presence(key[0], key[1], entries)
+
+    # --- life cycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.agi.start()
+        if self.sim is not None:
+            self.sim.set_agi_target(self.settings.agi_host, self.agi.port)
+            if not getattr(self.sim, "ami_port", 0):
+                await self.sim.start()
+            host, port, user, secret = "127.0.0.1", self.sim.ami_port, self.sim.username, self.sim.secret
+        else:
+            assert self.settings.ami is not None, "PBX_AMI_URL or a simulator is needed"
+            a = self.settings.ami
+            host, port, user, secret = a.host, a.port, a.username, a.secret
+        self.ami = AMIClient(host, port, user, secret)
+        self.ami.on_event("DeviceStateChange", self._on_device_state)
+        self.ami.on_event("Hangup", self._on_hangup)
+        self.ami.on_reconnect(self.resync)
+        self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
+        if self.sim is not None:  # the simulator is up already: be ready before returning
+            await self._ami_task
+        if self.reload is not None:
+            self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
+                                   coalesce=True)
+        self.scheduler.start()
+        await self._start_http()
+        log.info("controller up", extra={"event": "up", "agi_port": self.agi.port, "ami": f"{host}:{port}",
+                                         "http_port": self.http_port, "simulated": self.sim is not None})
+
+    async def _connect_ami(self) -> None:
+        """The first login, retried with backoff: Asterisk may start after the controller. (Once
+        logged in, the client itself reconnects and calls resync.) A wrong secret is fatal."""
+        assert self.ami is not None
+        attempt = 0
+        while True:
+            try:
+                await self.ami.start()
+                break
+            except AMIAuthError:
+                log.error("AMI login refused: check PBX_AMI_URL's user and secret", extra={"event": "ami_auth"})
+                raise
+            except (AMIConnectionError, OSError) as exc:
+                delay = backoff_delay(attempt, 0.5, 30.0)
+                attempt += 1
+                log.warning("Asterisk not reachable yet", extra={"event": "ami_connect_retry", "error": repr(exc),
+                                                                  "delay": round(delay, 2), "attempt": attempt})
+                await asyncio.sleep(delay)
+        await self.resync()
+
+    async def stop(self) -> None:
+        task = getattr(self, "_ami_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.http is not None:
+            await self.http.cleanup()
+        if self.ami is not None:
+            await self.ami.stop()
+        await self.agi.stop()
+        if self.sim is not None:
+            await self.sim.stop()
+
+    # --- AMI events → live state -----------------------------------------------------------
+    def _on_device_state(self, message: Any) -> None:
+        device, state = message.get("Device"), message.get("State")
+        if device and state:
+            status = self.state.device_state(device, state)
+            log.debug("line status", extra={"event": "line_status", "device": device, "status": status.value})
+
+    def _on_hangup(self, message: Any) -> None:
+        uid = message.get("Uniqueid")
+        if uid:
+            self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
+
+    async def resync(self) -> None:
+        """After (re)connecting: believe Asterisk, not our memory, about lines and live calls."""
+        assert self.ami is not None
+        self.resyncs += 1
+        try:
+            channels = await self.ami.core_show_channels()
+            alive = {uid for m in channels if (uid := m.get("Uniqueid"))}
+            lost = self.calls.keep_only(alive, self.clock())
+            devices: dict[str, str] = {}
+            for m in await self.ami.send_action_list("DeviceStateList", {}, "DeviceStateListComplete"):
+                device, state = m.get("Device"), m.get("State")
+                if device and state:
+                    devices[device] = state
+            self.state.reset_devices(devices)
+            log.info("resynchronised with Asterisk", extra={"event": "resync", "channels": len(alive),
+                                                              "lost_calls": lost, "devices": len(devices)})
+        except Exception as exc:  # a resync that fails must not take the controller down
+            log.warning("resync failed", extra={"event": "resync_failed", "error": repr(exc)})
+
+    async def _reload(self) -> None:
+        assert self.reload is not None
+        fresh = await asyncio.to_thread(self.reload)
+        if fresh is None:
+            return
+        _stamp, configs, presences = fresh
+        try:
+            table = compile_from(configs, version=self.tables.table.version + 1)
+        except ValueError as exc:
+            log.error("new configuration refused, keeping the table in force",
+                      extra={"event": "reload_refused", "error": str(exc)})
+            return
+        self.tables.swap(table)
+        for key, entries in presences.items():
+            self.state.set_presence(key[0], key[1], entries)
+
+    # --- health and metrics ----------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        ami_ok = self.ami is not None and self.ami.connected
+        return {
+            "status": "ok" if ami_ok else "degraded",
+            "ami_connected": ami_ok,
+            "agi_port": self.agi.port,
+            "table_version": self.tables.table.version,
+            "tenants": len(self.tables.table.tenants),
+            "calls_in_progress": len(self.calls.live),
+            "simulated": self.sim is not None,
+            "uptime_s": round(time.monotonic() - self.started, 1),
+        }
+
+    def metrics(self) -> str:
+        r = self.router.stats
+        lines = [
+            "# TYPE pbx_decisions_total counter", f"pbx_decisions_total {r.decisions}",
+            "# TYPE pbx_route_bad_requests_total counter", f"pbx_route_bad_requests_total {r.bad_requests}",
+            "# TYPE pbx_route_errors_total counter", f"pbx_route_errors_total {r.errors}",
+            "# TYPE pbx_decision_seconds_total counter", f"pbx_decision_seconds_total {r.latency_ns_total / 1e9:.6f}",
+            "# TYPE pbx_ami_connected gauge", f"pbx_ami_connected {int(bool(self.ami and self.ami.connected))}",
+            "# TYPE pbx_ami_events_total counter",
+            f"pbx_ami_events_total {self.ami.metrics.events_received if self.ami else 0}",
+            "# TYPE pbx_ami_resyncs_total counter", f"pbx_ami_resyncs_total {self.resyncs}",
+            "# TYPE pbx_calls_in_progress gauge", f"pbx_calls_in_progress {len(self.calls.live)}",
+            "# TYPE pbx_calls_finished_total counter", f"pbx_calls_finished_total {self.calls.total_finished}",
+            "# TYPE pbx_routing_table_version gauge", f"pbx_routing_table_version {self.tables.table.version}",
+        ]
+        for action, n in sorted(r.by_action.items()):
+            lines.append(f'pbx_actions_total{{action="{action}"}} {n}')
+        for name, value in sorted(dataclasses.asdict(self.agi.stats).items()):
+            lines.append(f"pbx_agi_{name} {value}")
+        if self.ami is not None:
+            for name, value in sorted(dataclasses.asdict(self.ami.metrics).items()):
+                lines.append(f"pbx_ami_client_{name} {value}")
+        return "\n".join(lines) + "\n"
+
+    async def _start_http(self) -> None:
+        app = web.Application()
+
+        async def health(_: web.Request) -> web.Response:
+            body = self.health()
+            return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(text=self.metrics(), content_type="text/plain")
+
+        app.router.add_get("/health", health)
+        app.router.add_get("/metrics", metrics)
+        self.http = web.AppRunner(app, access_log=None)
+        await self.http.setup()
+        site = web.TCPSite(self.http, self.settings.http_host, self.settings.http_port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(16)

@@ -1,0 +1,137 @@
+"""Running the controller for real: `pbx up` (serve until stopped) and `pbx call` (one simulated call)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from pbx.controller import Controller, Presences, new_secret
+from pbx.routing.model import TenantConfig
+from pbx.settings import Settings
+
+
+def simulator_for(settings: Settings, configs: list[TenantConfig], start: datetime, speed: float,
+                  answer_after_s: float | None = 4.0) -> Any:
+    """A simulated Asterisk whose phones (every user's devices) and trunk answer after a while."""
+    from pbx.asterisk.simulator import Endpoint, SimAsterisk, SimClock
+
+    sim = SimAsterisk(agi_host=settings.agi_host, agi_port=settings.agi_port, clock=SimClock(start, speed),
+                      username="pbx", secret=new_secret())
+    for cfg in configs:
+        for user in cfg.users:
+            for device in user.devices:
+                sim.endpoint(device, Endpoint(answer_after_s=answer_after_s, talk_s=30.0))
+    sim.endpoint("trunk", Endpoint(answer_after_s=answer_after_s and answer_after_s + 2, talk_s=30.0))
+    return sim
+
+
+def db_reloader(settings: Settings) -> Any:
+    """The scheduler's job: reload configuration when the database changed since last time."""
+    from pbx.db import config_stamp, load_all, load_presence, make_engine, session_factory
+
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    last: list[str] = []
+
+    def reload() -> tuple[str, list[TenantConfig], Presences] | None:
+        with sessions() as session:
+            stamp = config_stamp(session)
+            if last and stamp == last[0]:
+                return None
+            first = not last
+            last[:] = [stamp]
+            if first:
+                return None  # the controller started with this configuration
+            return stamp, load_all(session), load_presence(session)
+
+    reload()
+    return reload
+
+
+def print_call(sim_call: Any, controller: Controller, out: TextIO) -> None:
+    """Each step of a simulated call and, for each request, the decision and why."""
+    record = controller.calls.finished[-1] if controller.calls.finished else None
+    for rec in [*controller.calls.finished, *controller.calls.live.values()]:
+        if rec.uniqueid == getattr(sim_call, "uniqueid", None):
+            record = rec
+    paths = list(record.path) if record is not None else []
+    for step in sim_call.steps:
+        out.write(f"  [{step.at:%H:%M:%S}] {step.kind:<7} {step.details}\n")
+        if step.kind == "agi" and paths:
+            out.write(f"            why: {paths.pop(0)}\n")
+    cause = f"cause {sim_call.hangup_cause} ({sim_call.hangup_cause_txt})" if sim_call.hangup_cause else "normal"
+    answered = f", answered by {sim_call.answered_by}" if sim_call.answered_by else ""
+    recorded = f", message recorded in {sim_call.recording}" if sim_call.recording else ""
+    out.write(f"  call ended: {cause}{answered}{recorded}\n")
+
+
+async def place_calls(controller: Controller, calls: Sequence[tuple[str, str, list[str]]], out: TextIO,
+                      timeout_s: float = 120.0) -> list[Any]:
+    from pbx.asterisk.simulator import CallScript
+
+    sim = controller.sim
+    placed = []
+    for caller, number, keys in calls:
+        sim_call = await sim.place_call(caller, number, CallScript(keys=keys))
+        await asyncio.wait_for(sim_call.wait(), timeout_s)
+        out.write(f"\nCall from {caller} to {number}, keys {','.join(keys) or 'none'}:\n")
+        print_call(sim_call, controller, out)
+        placed.append(sim_call)
+    return placed
+
+
+async def run_up(settings: Settings, configs: list[TenantConfig], presences: Presences, demo_calls: bool,
+                 out: TextIO = sys.stdout, stop_after_s: float | None = None) -> None:
+    sim = None
+    clock = None
+    if settings.ami is None:
+        sim = simulator_for(settings, configs, datetime.now(UTC), settings.sim_speed)
+        clock = sim.clock.now
+    controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings))
+    await controller.start()
+    if sim is not None:
+        asterisk = f"simulated Asterisk (AMI on port {sim.ami_port})"
+    else:
+        asterisk = f"Asterisk at {settings.ami.host}:{settings.ami.port}" if settings.ami else ""
+    out.write(f"pbx up: FastAGI on {settings.agi_host}:{controller.agi.port}, "
+              f"health on http://{settings.http_host}:{controller.http_port}/health, {asterisk}\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        if sim is not None and demo_calls:
+            from pbx.demo import MAIN_NUMBER
+
+            await place_calls(controller, [("+46701234567", MAIN_NUMBER, ["2"]), ("+46709876543", MAIN_NUMBER, ["1"])],
+                              out)
+            out.write("\nServing; Ctrl-C stops. Place more calls with: .venv/bin/pbx call +46812345600 --digits 2\n")
+        out.flush()
+        if stop_after_s is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), stop_after_s)
+        else:
+            await stop.wait()
+    finally:
+        await controller.stop()
+
+
+async def run_call(settings: Settings, configs: list[TenantConfig], presences: Presences, number: str,
+                   keys: list[str], at: datetime, caller: str, speed: float, answer: bool,
+                   out: TextIO = sys.stdout) -> Any:
+    settings = replace(settings, agi_port=0, http_port=0, ami=None)
+    sim = simulator_for(settings, configs, at, speed, answer_after_s=4.0 if answer else None)
+    controller = Controller(settings, configs, presences, clock=sim.clock.now, simulator=sim)
+    await controller.start()
+    try:
+        placed = await place_calls(controller, [(caller, number, keys)], out)
+    finally:
+        await controller.stop()
+    return placed[0]

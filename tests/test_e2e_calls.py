@@ -1,0 +1,239 @@
+"""Whole calls through the whole controller: the simulator speaks AMI and FastAGI on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import wave
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from pbx.asterisk.simulator import CallScript, Endpoint, SimCall
+from pbx.controller import Controller
+from pbx.demo import ANNAT_NUMBER, MAIN_NUMBER, STOCKHOLM, demo_presence, demo_tenants
+from pbx.live import simulator_for
+from pbx.routing.state import LineStatus
+from pbx.settings import Settings
+
+T = TypeVar("T")
+TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
+SPEED = 200.0
+
+
+def settings_for(tmp: Path) -> Settings:
+    return Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0, spool=str(tmp / "spool"))
+
+
+def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime = TUE_10,
+        endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED) -> T:
+    async def main() -> T:
+        configs = demo_tenants()
+        settings = settings_for(tmp)
+        sim = simulator_for(settings, configs, at, speed)
+        for name, behaviour in (endpoints or {}).items():
+            sim.endpoint(name, behaviour)
+        controller = Controller(settings, configs, demo_presence(at.date()), clock=sim.clock.now, simulator=sim)
+        await controller.start()
+        try:
+            return await body(controller, sim)
+        finally:
+            await controller.stop()
+    return asyncio.run(main())
+
+
+async def call(sim: Any, number: str, keys: list[str], timeout: float = 30.0, **script: Any) -> SimCall:
+    placed = await sim.place_call("+46701234567", number, CallScript(keys=keys, **script))
+    return await asyncio.wait_for(placed.wait(), timeout)
+
+
+def actions(c: SimCall) -> list[str]:
+    return [a.split("^", 1)[0] for a in c.actions]
+
+
+def test_pressing_1_rings_sales_in_order_and_bjorn_answers(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, MAIN_NUMBER, ["1"])
+
+    c = run(tmp_path, body, endpoints={"PJSIP/anna": Endpoint(answer_after_s=None), "trunk": Endpoint(None),
+                                       "PJSIP/bjorn": Endpoint(answer_after_s=3.0, talk_s=10.0)})
+    assert actions(c) == ["menu", "ring"]
+    assert c.answered_by == "PJSIP/bjorn"
+    assert c.results[0] == "1"
+
+
+def test_nobody_answers_sales_so_the_caller_leaves_a_message(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, MAIN_NUMBER, ["1"])
+
+    never = Endpoint(answer_after_s=None)
+    c = run(tmp_path, body, endpoints={"PJSIP/anna": never, "PJSIP/bjorn": never, "PJSIP/cecilia": never,
+                                       "trunk": never})
+    assert actions(c) == ["menu", "ring", "voicemail", "hangup"]  # after the message: goodbye
+    assert "TIMEOUT" in c.results
+    assert c.recording is not None and f"/voicemail/exempel/salj/{c.uniqueid}" in c.recording
+    with wave.open(c.recording + ".wav" if not c.recording.endswith(".wav") else c.recording) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+        assert w.getnframes() > 8000  # the caller spoke for seconds
+
+
+def test_waiting_caller_ticks_in_the_queue_then_overflows_at_max_wait(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, MAIN_NUMBER, ["2"], timeout=60)
+
+    c = run(tmp_path, body, speed=400.0)
+    kinds = actions(c)
+    assert kinds[0] == "menu" and kinds[-2:] == ["voicemail", "hangup"]
+    assert kinds.count("queue") >= 13  # entered, then a tick every 45 s for 10 minutes
+    assert c.results.count("TICK") >= 13
+    assert "/voicemail/exempel/support/" in (c.recording or "")
+
+
+def test_evening_caller_hears_closed_and_reaches_the_switchboard_box(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, MAIN_NUMBER, [])
+
+    c = run(tmp_path, body, at=TUE_10.replace(hour=19))
+    assert c.actions[0].startswith("voicemail^pbx/sv/welcome&pbx/sv/closed&pbx/sv/voicemail-greeting^")
+    assert "/voicemail/exempel/vaxel/" in (c.recording or "")
+
+
+def test_reception_at_lunch_forwards_to_david_who_answers(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, "+46812345610", [])
+
+    c = run(tmp_path, body, at=TUE_10.replace(hour=12, minute=10))
+    assert c.actions[0].startswith("dial^pbx/sv/presence-lunch&pbx/sv/presence-until&pbx/sv/hour-12")
+    assert c.answered_by == "PJSIP/david"
+
+
+def test_unknown_number_is_told_no_service(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        return await call(sim, "+46899999999", [])
+
+    c = run(tmp_path, body)
+    assert actions(c) == ["hangup"]
+    assert c.hangup_cause == 1
+
+
+def test_other_tenant_calls_stay_in_their_tenant(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, Controller]:
+        return await call(sim, ANNAT_NUMBER, []), controller
+
+    c, controller = run(tmp_path, body)
+    assert "/voicemail/annat/info/" in (c.recording or "")
+    record = next(r for r in controller.calls.finished if r.uniqueid == c.uniqueid)
+    assert record.tenant == "annat"
+
+
+def test_caller_hanging_up_in_the_menu_ends_cleanly(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, dict[str, Any]]:
+        c = await call(sim, MAIN_NUMBER, [""], hangup_after_s=1.0)
+        for _ in range(100):  # the Hangup event reaches the controller over AMI
+            if not controller.calls.live:
+                break
+            await asyncio.sleep(0.01)
+        return c, {"live": len(controller.calls.live), "finished": controller.calls.total_finished}
+
+    c, seen = run(tmp_path, body)
+    assert actions(c) == ["menu"]
+    assert seen == {"live": 0, "finished": 1}
+
+
+def test_controller_unreachable_caller_still_hears_a_message(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        sim.set_agi_target("127.0.0.1", 9)  # nothing listens there
+        return await call(sim, MAIN_NUMBER, [])
+
+    c = run(tmp_path, body)
+    assert c.hangup_cause == 41
+
+
+def test_line_status_follows_ami_device_states(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[LineStatus, LineStatus, SimCall]:
+        first = await sim.place_call("+46701234567", "+46812345601", CallScript())  # Anna's direct number
+        for _ in range(300):
+            if controller.state.line("exempel", "anna") is LineStatus.BUSY:
+                break
+            await asyncio.sleep(0.01)
+        during = controller.state.line("exempel", "anna")
+        # while Anna talks, a sales call skips her and rings Björn first
+        second = await call(sim, MAIN_NUMBER, ["1"])
+        await asyncio.wait_for(first.wait(), 30)
+        for _ in range(300):
+            if controller.state.line("exempel", "anna") is LineStatus.IDLE:
+                break
+            await asyncio.sleep(0.01)
+        return during, controller.state.line("exempel", "anna"), second
+
+    during, after, second = run(tmp_path, body, endpoints={"PJSIP/anna": Endpoint(answer_after_s=1.0, talk_s=60.0),
+                                                           "trunk": Endpoint(answer_after_s=None)})
+    assert during is LineStatus.BUSY
+    assert after is LineStatus.IDLE
+    ring = next(a for a in second.actions if a.startswith("ring^"))
+    assert "PJSIP/anna" not in ring and ring.split("^")[2].startswith("PJSIP/bjorn")
+
+
+def test_ami_cut_mid_call_reconnects_and_resynchronises(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> dict[str, Any]:
+        placed = await sim.place_call("+46701234567", MAIN_NUMBER, CallScript(keys=["1"]))
+        await asyncio.sleep(0.05)
+        assert controller.ami is not None
+        resyncs = controller.resyncs
+        await sim.drop_ami_clients()
+        await asyncio.wait_for(placed.wait(), 30)  # the call ends while we may be disconnected
+        for _ in range(500):
+            if controller.ami.connected and controller.resyncs > resyncs:
+                break
+            await asyncio.sleep(0.01)
+        after = await call(sim, ANNAT_NUMBER, [])
+        return {"connected": controller.ami.connected, "resynced": controller.resyncs > resyncs,
+                "live": {r.uniqueid for r in controller.calls.live.values()}, "first": placed.uniqueid,
+                "after_ok": after.recording is not None}
+
+    seen = run(tmp_path, body, endpoints={"PJSIP/anna": Endpoint(answer_after_s=2.0, talk_s=2.0)})
+    assert seen["connected"] and seen["resynced"]
+    assert seen["first"] not in seen["live"]  # not left hanging as "in progress"
+    assert seen["after_ok"]
+
+
+def test_health_and_metrics_endpoints(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[dict[str, Any], str]:
+        await call(sim, ANNAT_NUMBER, [])
+        reader, writer = await asyncio.open_connection("127.0.0.1", controller.http_port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        health = (await reader.read()).split(b"\r\n\r\n", 1)[1]
+        writer.close()
+        await writer.wait_closed()
+        reader, writer = await asyncio.open_connection("127.0.0.1", controller.http_port)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        metrics = (await reader.read()).decode()
+        writer.close()
+        await writer.wait_closed()
+        return json.loads(health), metrics
+
+    health, metrics = run(tmp_path, body)
+    assert health["status"] == "ok" and health["ami_connected"] and health["tenants"] == 2
+    decisions = next(line for line in metrics.splitlines() if line.startswith("pbx_decisions_total "))
+    assert int(decisions.split()[1]) >= 1
+    assert "pbx_agi_connections" in metrics
+
+
+@pytest.mark.parametrize("garbage", [b"\x16\x03\x01\x02\x00garbage", b"GET / HTTP/1.1\r\n\r\n", b"agi_network: yes\n"])
+def test_misbehaving_fastagi_peers_do_not_disturb_calls(tmp_path: Path, garbage: bytes) -> None:
+    async def body(controller: Controller, sim: Any) -> SimCall:
+        writers = []
+        for _ in range(20):
+            _, w = await asyncio.open_connection("127.0.0.1", controller.agi.port)
+            w.write(garbage)
+            writers.append(w)
+        c = await call(sim, ANNAT_NUMBER, [])
+        for w in writers:
+            w.close()
+        return c
+
+    c = run(tmp_path, body)
+    assert "/voicemail/annat/info/" in (c.recording or "")
