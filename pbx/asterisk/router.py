@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
 from pbx.routing.engine import Decision, decide
 from pbx.routing.state import LiveView
@@ -44,10 +45,7 @@ class Router:
         self.on_recorded = on_recorded
         self.stats = RouterStats()
 
-    async def __call__(self, session: object) -> None:
-        from pbx.asterisk.agi_server import AGIHangupError, AGISession
-
-        assert isinstance(session, AGISession)
+    async def __call__(self, session: AGISession) -> None:
         uniqueid = session.env.get("agi_uniqueid", "")
         if session.script == "recorded":
             # the caller hung up while recording a message: hand the file on (issue 5 stores it)
