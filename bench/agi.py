@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import sys
 import time
@@ -17,6 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import report
 
 from pbx.asterisk.agi import AGICommandParser, encode_environment, encode_response
 
@@ -206,11 +208,7 @@ def main() -> None:
         ("load generator's lag behind schedule, p99", f"{figures['schedule_lag_p99_ms']:.2f} ms", ""),
         ("controller CPU at 1,000 requests/s", f"{figures['server_cpu_at_1000']:.2f}", ""),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'figure':>12}  target")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>12}  {target}")
-    print(json.dumps(figures))
+    report(rows, figures)
 
 
 if __name__ == "__main__":

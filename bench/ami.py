@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import socket
 import sys
@@ -21,6 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import report
 
 from pbx.asterisk.amicodec import BANNER, AMIMessage, AMIParser, encode_message
 
@@ -132,11 +134,7 @@ def main() -> None:
         ("baseline: codec alone, in memory", f"{figures['parse_only_per_s']:,} /s", ""),
         ("client ÷ codec alone", f"{figures['dispatch_vs_parse']:.2f}", ""),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'figure':>12}  target")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>12}  {target}")
-    print(json.dumps(figures))
+    report(rows, figures)
 
 
 if __name__ == "__main__":

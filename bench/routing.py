@@ -22,12 +22,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import report
 
 from pbx.demo import MAIN_NUMBER, STOCKHOLM, annat, demo_presence, exempel
 from pbx.routing.compile import RoutingTable, compile_table, compile_tenant
 from pbx.routing.engine import Call, decide
 from pbx.routing.model import NumberConfig, TenantConfig
-from pbx.routing.state import StateSnapshot
+from pbx.routing.state import StateSnapshot, everyone_logged_in
 
 START = datetime(2026, 12, 14, 0, 0, tzinfo=STOCKHOLM)  # two weeks spanning Christmas: holidays + exceptions
 
@@ -40,12 +43,7 @@ def clone(cfg: TenantConfig, i: int, numbers: int) -> TenantConfig:
 
 
 def state_for(table: RoutingTable) -> StateSnapshot:
-    members = {}
-    for t in table.tenants.values():
-        for g in t.groups.values():
-            members[(t.key, "group", g.key)] = frozenset(m.user for m in g.members)
-        for q in t.queues.values():
-            members[(t.key, "queue", q.key)] = frozenset(q.members)
+    members = everyone_logged_in(table)
     presences = {}
     for day in range(14):
         for key, entries in demo_presence((START + timedelta(days=day)).date()).items():
@@ -213,11 +211,7 @@ def main() -> None:
             ("peak RSS (configs + table)", f"{big['peak_mb']:,.0f} MB", "≤ 2,000 MB"),
             ("  of which the input configs", f"{big['configs_mb']:,.0f} MB", ""),
         ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'figure':>14}  target")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>14}  {target}")
-    print(json.dumps(figures))
+    report(rows, figures)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pbx.routing.compile import RoutingTable, compile_table
 from pbx.routing.model import PresenceEntry, PresenceStatus, TenantConfig
-from pbx.routing.state import StateSnapshot
+from pbx.routing.state import StateSnapshot, everyone_logged_in
 from pbx.routing.validate import InvalidConfig
 from pbx.routing.whatif import Outcome, describe, what_if
 from pbx.settings import Settings
@@ -42,16 +42,8 @@ def _load(settings: Settings, seed: bool) -> tuple[list[TenantConfig], Presences
 def live_state(table: RoutingTable, presences: dict[tuple[str, str], tuple[PresenceEntry, ...]],
                logged_in: str = "all") -> StateSnapshot:
     """A what-if state: presence as stored, and members logged in as asked ("all", "none", or keys)."""
-    chosen = None if logged_in == "all" else set() if logged_in == "none" else set(logged_in.split(","))
-    members: dict[tuple[str, str, str], frozenset[str]] = {}
-    for tenant in table.tenants.values():
-        for group in tenant.groups.values():
-            keys = {m.user for m in group.members}
-            members[(tenant.key, "group", group.key)] = frozenset(keys if chosen is None else keys & chosen)
-        for queue in tenant.queues.values():
-            keys = set(queue.members)
-            members[(tenant.key, "queue", queue.key)] = frozenset(keys if chosen is None else keys & chosen)
-    return StateSnapshot(presences=presences, members=members)
+    only = None if logged_in == "all" else frozenset() if logged_in == "none" else frozenset(logged_in.split(","))
+    return StateSnapshot(presences=presences, members=everyone_logged_in(table, only))
 
 
 def _parse_at(text: str | None, tz: ZoneInfo) -> datetime:

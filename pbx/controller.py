@@ -24,6 +24,7 @@ from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog
 from pbx.routing.model import PresenceEntry, TenantConfig
+from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
 from pbx.state.memory import MemoryState
 from pbx.tables import TableHolder, compile_from
@@ -63,12 +64,8 @@ class Controller:
             for user in cfg.users:
                 for device in user.devices:
                     self.state.bind_device(device, cfg.key, user.key)
-            for group in cfg.groups:  # members log themselves in (issue 4); until then all are in
-                for m in group.members:
-                    self.state.log_in(cfg.key, "group", group.key, m.user)
-            for queue in cfg.queues:
-                for user_key in queue.members:
-                    self.state.log_in(cfg.key, "queue", queue.key, user_key)
+        # members log themselves in and out with issue 4; until then all are in
+        self.state.members.update(everyone_logged_in(self.tables.table))
         for key, entries in presences.items():
             self.state.set_presence(key[0], key[1], entries)
 

@@ -32,20 +32,14 @@ from pbx.routing.model import (
     UserConfig,
 )
 from pbx.routing.schedule import Override, ScheduleState
-from pbx.routing.state import LineStatus, StateSnapshot
+from pbx.routing.state import LineStatus, StateSnapshot, everyone_logged_in
 from pbx.routing.validate import InvalidConfig
 
 TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
 
 
 def everyone_in(table: RoutingTable, **kw: object) -> StateSnapshot:
-    members = {}
-    for t in table.tenants.values():
-        for g in t.groups.values():
-            members[(t.key, "group", g.key)] = frozenset(m.user for m in g.members)
-        for q in t.queues.values():
-            members[(t.key, "queue", q.key)] = frozenset(q.members)
-    return StateSnapshot(members=members, **kw)  # type: ignore[arg-type]
+    return StateSnapshot(members=everyone_logged_in(table), **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

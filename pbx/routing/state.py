@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from pbx.routing.compile import RoutingTable
 from pbx.routing.model import PresenceEntry, PresenceStatus
 
 
@@ -57,3 +58,18 @@ class StateSnapshot:
 
 
 EMPTY_STATE = StateSnapshot()
+
+
+def everyone_logged_in(table: RoutingTable, only: frozenset[str] | None = None
+                       ) -> dict[tuple[str, str, str], frozenset[str]]:
+    """Every member of every answer group and queue logged in (or only the users in `only`):
+    the what-if default, and the demo's state until agents log in themselves (issue 4)."""
+    members: dict[tuple[str, str, str], frozenset[str]] = {}
+    for tenant in table.tenants.values():
+        for group in tenant.groups.values():
+            keys = frozenset(m.user for m in group.members)
+            members[(tenant.key, "group", group.key)] = keys if only is None else keys & only
+        for queue in tenant.queues.values():
+            keys = frozenset(queue.members)
+            members[(tenant.key, "queue", queue.key)] = keys if only is None else keys & only
+    return members
