@@ -87,7 +87,8 @@ async def place_calls(controller: Controller, calls: Sequence[tuple[str, str, li
 
 
 async def run_up(settings: Settings, configs: list[TenantConfig], presences: Presences, demo_calls: bool,
-                 out: TextIO = sys.stdout, stop_after_s: float | None = None) -> None:
+                 out: TextIO | None = None, stop_after_s: float | None = None) -> None:
+    out = out or sys.stdout
     sim = None
     clock = None
     if settings.ami is None:
@@ -125,7 +126,8 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
 
 async def run_call(settings: Settings, configs: list[TenantConfig], presences: Presences, number: str,
                    keys: list[str], at: datetime, caller: str, speed: float, answer: bool,
-                   out: TextIO = sys.stdout) -> Any:
+                   out: TextIO | None = None) -> Any:
+    out = out or sys.stdout
     settings = replace(settings, agi_port=0, http_port=0, ami=None)
     sim = simulator_for(settings, configs, at, speed, answer_after_s=4.0 if answer else None)
     controller = Controller(settings, configs, presences, clock=sim.clock.now, simulator=sim)

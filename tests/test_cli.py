@@ -61,3 +61,25 @@ def test_what_if_with_presence_and_nobody_logged_in(db: Path, capsys: pytest.Cap
 def test_what_if_for_an_unknown_number_says_so(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["what-if", "--number", "+46899999999", "--at", "2026-11-24T10:00"]) == 0
     assert "is not a number of any tenant" in capsys.readouterr().out
+
+
+def test_pbx_up_serves_the_demo_on_a_simulated_asterisk(db: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PBX_AGI_BIND", "127.0.0.1:0")
+    monkeypatch.setenv("PBX_HTTP_BIND", "127.0.0.1:0")
+    monkeypatch.setenv("PBX_SIM_SPEED", "500")
+    monkeypatch.setenv("PBX_SPOOL", str(db.parent / "spool"))
+    monkeypatch.setenv("PBX_LOG_LEVEL", "WARNING")
+    assert main(["up", "--stop-after", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "pbx up: FastAGI on 127.0.0.1:" in out and "simulated Asterisk" in out
+    assert out.count("Call from ") == 2
+    assert "why: +46812345600 is Exempel AB's Stockholm main number" in out
+    assert "call ended:" in out
+
+
+def test_pbx_call_places_one_call_and_shows_why(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "+46812345600", "--digits", "2", "--at", "2026-11-24T10:00", "--speed", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "pressed 2 at menu Huvudmeny → queue Support" in out
+    assert "PBX_RESULT=TICK" in out
