@@ -6,6 +6,7 @@ import asyncio
 import json
 import wave
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -236,4 +237,42 @@ def test_misbehaving_fastagi_peers_do_not_disturb_calls(tmp_path: Path, garbage:
         return c
 
     c = run(tmp_path, body)
+    assert "/voicemail/annat/info/" in (c.recording or "")
+
+
+def test_controller_waits_for_an_asterisk_that_starts_later(tmp_path: Path) -> None:
+    """PBX_AMI_URL given (a "real" Asterisk, here a separately started simulator): the first
+    login is retried until Asterisk is up; then calls flow."""
+    from pbx.asterisk.simulator import SimAsterisk, SimClock
+    from pbx.settings import AMIAddress
+
+    async def main() -> tuple[bool, bool, SimCall]:
+        configs = demo_tenants()
+        probe = SimAsterisk(agi_port=9, clock=SimClock(TUE_10, SPEED), username="pbx", secret="s3cret")
+        await probe.start()
+        port = probe.ami_port
+        await probe.stop()  # Asterisk is down when the controller starts
+        settings = replace(settings_for(tmp_path), ami=AMIAddress("127.0.0.1", port, "pbx", "s3cret"))
+        sim = SimAsterisk(agi_port=9, clock=SimClock(TUE_10, SPEED), ami_port=port, username="pbx",
+                          secret="s3cret")
+        controller = Controller(settings, configs, clock=sim.clock.now)
+        await controller.start()
+        try:
+            before = controller.ami is not None and controller.ami.connected
+            await asyncio.sleep(0.3)
+            await sim.start()
+            sim.set_agi_target("127.0.0.1", controller.agi.port)
+            for _ in range(400):
+                if controller.ami is not None and controller.ami.connected:
+                    break
+                await asyncio.sleep(0.01)
+            connected = controller.ami is not None and controller.ami.connected
+            placed = await sim.place_call("+46701234567", ANNAT_NUMBER, CallScript())
+            return before, connected, await asyncio.wait_for(placed.wait(), 30)
+        finally:
+            await controller.stop()
+            await sim.stop()
+
+    before, connected, c = asyncio.run(main())
+    assert not before and connected
     assert "/voicemail/annat/info/" in (c.recording or "")
