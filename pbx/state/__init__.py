@@ -1,5 +1,16 @@
-"""Live state behind one interface (presence, line status, who is logged in): in memory now, Redis in issue 4."""
+"""Live state behind one interface (presence, line status, logins, agents, waiting callers): memory or Redis."""
 
 from pbx.state.memory import MemoryState
+from pbx.state.redis_store import RedisStore
+from pbx.state.store import AgentRecord, LiveStore, MemoryStore, ReservationNotHeld, Subscription, WaitingEntry
 
-__all__ = ["MemoryState"]
+__all__ = [
+    "AgentRecord",
+    "LiveStore",
+    "MemoryState",
+    "MemoryStore",
+    "RedisStore",
+    "ReservationNotHeld",
+    "Subscription",
+    "WaitingEntry",
+]
