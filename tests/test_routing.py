@@ -376,3 +376,13 @@ def test_waiting_caller_stays_in_queue_until_the_maximum_wait(table: RoutingTabl
     late = decide(table, state, tick, TUE_10 + timedelta(minutes=10))
     assert isinstance(late.action, Voicemail) and late.action.box == "support"
     assert "waited 600 s in queue Support (max 600 s) → overflow" in late.steps
+
+
+def test_agent_not_answering_puts_the_caller_back_in_the_queue_keeping_the_place(table: RoutingTable) -> None:
+    state = everyone_in(table)
+    menu = decide(table, state, Call(MAIN_NUMBER), TUE_10)
+    queued = decide(table, state, then(menu, "2"), TUE_10)
+    missed = replace(then(queued, "NOANSWER"), entered=queued.entered)
+    back = decide(table, state, missed, TUE_10 + timedelta(minutes=2))
+    assert isinstance(back.action, EnterQueue) and back.action.queue == "support"
+    assert back.entered == queued.entered and back.target == "queue:support"

@@ -12,7 +12,10 @@ PBX_DO by action (PLAY = prompt files joined by '&', played first):
   ring^PLAY^MEMBERS^OVERFLOW_S^WAITPLAY   answer group; MEMBERS = dial~ring_s;dial~ring_s (in
                                           order; one entry when parallel; empty = wait with music)
                                           → ANSWER, or TIMEOUT at the overflow time
-  queue^PLAY^QUEUE^TICK_S^CALLBACK_KEY    wait with music; TICK every TICK_S, KEY:<k> on a key
+  queue^PLAY^QUEUE^TICK_S^CALLBACK_KEY    wait with music; TICK every TICK_S, KEY:<k> on a key;
+                                          the ACD moves a caller to pbx-connect (AMI Setvar
+                                          PBX_AGENT/PBX_RING_S + Redirect); an agent who does not
+                                          answer sends them back (NOANSWER…) keeping their place
   voicemail^PLAY^FILE                     Record(FILE.wav) → RECORDED (the message is FILE.wav)
   collect^PLAY^MAX_DIGITS^TIMEOUT_S       Read up to MAX_DIGITS ending with # → PBX_RESULT
   hangup^PLAY^CAUSE                       Hangup(CAUSE) after PLAY

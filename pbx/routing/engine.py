@@ -151,6 +151,7 @@ class Decision(NamedTuple):
 
 
 ANSWERED = frozenset({"ANSWER", "ANSWERED", "COMPLETED"})
+AGENT_MISSED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
 MAX_STEPS = 64
 MAX_FORWARDS = 5
 
@@ -452,7 +453,10 @@ class _Step:
                 route = self.table.numbers.get(call.dialled)
                 via = route.via if route is not None else "fixed"
             return self.user(tenant.users[ref], via, phase, call.node, {ref})
-        if kind == "queue" and ref in tenant.queues and (result == "TICK" or result.startswith("KEY:")):
+        if kind == "queue" and ref in tenant.queues and (
+                result == "TICK" or result.startswith("KEY:") or result.upper() in AGENT_MISSED):
+            # an agent the caller was connected to (pbx-connect) did not answer: back to waiting,
+            # keeping the place (entered is unchanged)
             return self.waiting(tenant.queues[ref], node)
         if isinstance(node, GroupNode | QueueNode):
             self.trace.append(("{} ended: {} → overflow", target, result or "timeout"))
