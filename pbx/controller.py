@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from pbx.acd.service import AcdService
 from pbx.asterisk.agi_server import FastAGIServer
 from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backoff_delay
 from pbx.asterisk.contract import ContractSettings
@@ -27,6 +28,7 @@ from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
 from pbx.state.memory import MemoryState
+from pbx.state.store import MemoryStore
 from pbx.tables import TableHolder, compile_from
 
 log = logging.getLogger("pbx.controller")
@@ -44,13 +46,21 @@ class Controller:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
-        self.state = MemoryState()
+        self.state = MemoryState()  # device states → each user's line (what AMI tells us)
+        self.store = MemoryStore(clock=lambda: self.clock().timestamp())  # live state decisions and the ACD share
         self.calls = CallLog()
         self.sim = simulator
         self.reload = reload
-        self._bind(configs, presences or {})
+        self._presences = presences or {}
+        self._background: set[asyncio.Task[Any]] = set()
+        for cfg in configs:
+            for user in cfg.users:
+                for device in user.devices:
+                    self.state.bind_device(device, cfg.key, user.key)
+        self.acd = AcdService(self.store, self.tables, self._switch, self.clock)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
-        self.router = Router(self.tables, self.state, self.clock, contract, on_decision=self.calls.decision)
+        self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
+                             on_route=self.acd.on_route)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.ami: AMIClient | None = None
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -59,18 +69,26 @@ class Controller:
         self.started = time.monotonic()
         self.resyncs = 0
 
-    def _bind(self, configs: list[TenantConfig], presences: Presences) -> None:
-        for cfg in configs:
-            for user in cfg.users:
-                for device in user.devices:
-                    self.state.bind_device(device, cfg.key, user.key)
-        # members log themselves in and out with issue 4; until then all are in
-        self.state.members.update(everyone_logged_in(self.tables.table))
-        for key, entries in presences.items():
-            self.state.set_presence(key[0], key[1], entries)
+    def _switch(self) -> AMIClient | None:
+        return self.ami if self.ami is not None and self.ami.connected else None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _seed_store(self) -> None:
+        # Agents log in and out themselves through the admin API (issue 6); until then every
+        # member of every group and queue starts logged in.
+        for (tenant, kind, key), users in everyone_logged_in(self.tables.table).items():
+            for user in users:
+                await self.store.login(tenant, user, kind, key)
+        for (tenant, user), entries in self._presences.items():
+            await self.store.set_presence(tenant, user, entries)
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        await self._seed_store()
         await self.agi.start()
         if self.sim is not None:
             self.sim.set_agi_target(self.settings.agi_host, self.agi.port)
@@ -84,6 +102,7 @@ class Controller:
         self.ami = AMIClient(host, port, user, secret)
         self.ami.on_event("DeviceStateChange", self._on_device_state)
         self.ami.on_event("Hangup", self._on_hangup)
+        self.ami.on_event("DialEnd", self._on_dial_end)
         self.ami.on_reconnect(self.resync)
         self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
         if self.sim is not None:  # the simulator is up already: be ready before returning
@@ -92,6 +111,7 @@ class Controller:
             self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
                                    coalesce=True)
         self.scheduler.start()
+        self.acd.start()
         await self._start_http()
         log.info("controller up", extra={"event": "up", "agi_port": self.agi.port, "ami": f"{host}:{port}",
                                          "http_port": self.http_port, "simulated": self.sim is not None})
@@ -117,6 +137,9 @@ class Controller:
         await self.resync()
 
     async def stop(self) -> None:
+        await self.acd.stop()
+        for pending in list(self._background):
+            pending.cancel()
         task = getattr(self, "_ami_task", None)
         if task is not None and not task.done():
             task.cancel()
@@ -131,6 +154,7 @@ class Controller:
         await self.agi.stop()
         if self.sim is not None:
             await self.sim.stop()
+        await self.store.aclose()
 
     # --- AMI events → live state -----------------------------------------------------------
     def _on_device_state(self, message: Any) -> None:
@@ -138,11 +162,20 @@ class Controller:
         if device and state:
             status = self.state.device_state(device, state)
             log.debug("line status", extra={"event": "line_status", "device": device, "status": status.value})
+            owner = self.state.device_owner.get(device)
+            if owner is not None:
+                self._spawn(self.store.set_line(owner[0], owner[1], self.state.line(*owner)))
 
     def _on_hangup(self, message: Any) -> None:
         uid = message.get("Uniqueid")
         if uid:
             self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
+            self._spawn(self.acd.on_hangup(uid))
+
+    def _on_dial_end(self, message: Any) -> None:
+        uid, status = message.get("Uniqueid"), message.get("DialStatus")
+        if uid and status:
+            self._spawn(self.acd.on_dial_end(uid, status))
 
     async def resync(self) -> None:
         """After (re)connecting: believe Asterisk, not our memory, about lines and live calls."""
@@ -158,6 +191,8 @@ class Controller:
                 if device and state:
                     devices[device] = state
             self.state.reset_devices(devices)
+            for tenant, user in set(self.state.device_owner.values()):
+                await self.store.set_line(tenant, user, self.state.line(tenant, user))
             log.info("resynchronised with Asterisk", extra={"event": "resync", "channels": len(alive),
                                                               "lost_calls": lost, "devices": len(devices)})
         except Exception as exc:  # a resync that fails must not take the controller down
@@ -176,8 +211,8 @@ class Controller:
                       extra={"event": "reload_refused", "error": str(exc)})
             return
         self.tables.swap(table)
-        for key, entries in presences.items():
-            self.state.set_presence(key[0], key[1], entries)
+        for (tenant, user), entries in presences.items():
+            await self.store.set_presence(tenant, user, entries)
 
     # --- health and metrics ----------------------------------------------------------------
     def health(self) -> dict[str, Any]:

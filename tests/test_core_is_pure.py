@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 PBX = Path(__file__).resolve().parent.parent / "pbx"
-CORE = sorted([*(PBX / "routing").glob("*.py"), *(PBX / "acd").glob("*.py")])
+# acd/service.py is the contact centre's I/O edge (store, AMI); everything else there is pure.
+CORE = sorted([*(PBX / "routing").glob("*.py"), *(p for p in (PBX / "acd").glob("*.py") if p.name != "service.py")])
 FORBIDDEN_MODULES = {"sqlalchemy", "pbx.db", "socket", "asyncio", "redis", "aiohttp", "panoramisk", "time",
                      "os", "subprocess", "requests", "random"}
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}

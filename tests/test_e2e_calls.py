@@ -85,7 +85,9 @@ def test_waiting_caller_ticks_in_the_queue_then_overflows_at_max_wait(tmp_path: 
     async def body(controller: Controller, sim: Any) -> SimCall:
         return await call(sim, MAIN_NUMBER, ["2"], timeout=60)
 
-    c = run(tmp_path, body, speed=400.0)
+    # both agents are logged in but their phones are unreachable: nobody can be offered the call
+    gone = Endpoint(unavailable=True)
+    c = run(tmp_path, body, speed=400.0, endpoints={"PJSIP/david": gone, "PJSIP/eva": gone})
     kinds = actions(c)
     assert kinds[0] == "menu" and kinds[-2:] == ["voicemail", "hangup"]
     assert kinds.count("queue") >= 13  # entered, then a tick every 45 s for 10 minutes
@@ -276,3 +278,54 @@ def test_controller_waits_for_an_asterisk_that_starts_later(tmp_path: Path) -> N
     before, connected, c = asyncio.run(main())
     assert not before and connected
     assert "/voicemail/annat/info/" in (c.recording or "")
+
+
+# --- the contact centre through Asterisk (issue 4) --------------------------------------------
+
+
+def test_queue_caller_is_connected_to_an_agent_and_a_missed_agent_is_skipped(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, int, int]:
+        c = await call(sim, MAIN_NUMBER, ["2"])
+        david = await controller.store.agent("exempel", "david")
+        eva = await controller.store.agent("exempel", "eva")
+        return c, david.missed_in_row, eva.calls_taken
+
+    c, david_missed, eva_taken = run(tmp_path, body, endpoints={
+        "PJSIP/david": Endpoint(answer_after_s=None), "PJSIP/eva": Endpoint(answer_after_s=2.0, talk_s=20.0)})
+    assert c.answered_by == "PJSIP/eva"
+    assert "NOANSWER" in c.results  # David's phone rang out, the caller went back to waiting
+    assert (david_missed, eva_taken) == (1, 1)
+
+
+def test_agent_gets_no_call_during_wrapup(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, SimCall, float]:
+        await controller.store.logout("exempel", "eva", "queue", "support")
+        first = await sim.place_call("+46701111111", MAIN_NUMBER, CallScript(keys=["2"]))
+        await asyncio.sleep(0.02)
+        second = await sim.place_call("+46702222222", MAIN_NUMBER, CallScript(keys=["2"]))
+        await asyncio.wait_for(first.wait(), 30)
+        ended = sim.clock.now()
+        await asyncio.wait_for(second.wait(), 60)
+        return first, second, (ended - TUE_10).total_seconds()
+
+    first, second, first_end_s = run(tmp_path, body, endpoints={
+        "PJSIP/david": Endpoint(answer_after_s=2.0, talk_s=20.0)})
+    assert first.answered_by == second.answered_by == "PJSIP/david"
+    answered = next(s.at for s in second.steps if s.details.startswith("answered by"))
+    # the support queue's wrap-up is 30 s: David's second call rings no earlier than that
+    assert (answered - TUE_10).total_seconds() >= first_end_s + 30 - 1
+
+
+def test_caller_hanging_up_while_waiting_leaves_the_queue(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, int]:
+        c = await call(sim, MAIN_NUMBER, ["2"], hangup_after_s=60.0)
+        for _ in range(200):
+            if not await controller.store.waiting("exempel", "support"):
+                break
+            await asyncio.sleep(0.01)
+        return c, len(await controller.store.waiting("exempel", "support"))
+
+    gone = Endpoint(unavailable=True)
+    c, left = run(tmp_path, body, endpoints={"PJSIP/david": gone, "PJSIP/eva": gone})
+    assert actions(c)[-1] == "queue" and c.answered_by is None
+    assert left == 0

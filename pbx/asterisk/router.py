@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
-from pbx.routing.engine import Decision, decide
+from pbx.routing.engine import Call, Decision, decide
 from pbx.routing.state import LiveView
 from pbx.tables import TableHolder
 
@@ -36,13 +37,16 @@ class Router:
     def __init__(self, tables: TableHolder, state: LiveView, clock: Callable[[], datetime],
                  settings: ContractSettings | None = None,
                  on_decision: Callable[[Decision, str], None] | None = None,
-                 on_recorded: Callable[[str, str, str], None] | None = None) -> None:
+                 on_recorded: Callable[[str, str, str], None] | None = None,
+                 on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None) -> None:
         self.tables = tables
         self.state = state
         self.clock = clock
         self.settings = settings or ContractSettings()
         self.on_decision = on_decision
         self.on_recorded = on_recorded
+        self.on_route = on_route
+        self._background: set[asyncio.Task[None]] = set()
         self.stats = RouterStats()
 
     async def __call__(self, session: AGISession) -> None:
@@ -97,3 +101,15 @@ class Router:
                                              "node": decision.node, "do": todo, "trace": " → ".join(decision.steps)})
             if self.on_decision is not None:
                 self.on_decision(decision, uniqueid)
+            if self.on_route is not None:
+                # after the answer is on its way: the dialplan must not wait for the contact centre
+                task = asyncio.create_task(self._after(decision, call, uniqueid, session.env.get("agi_channel", "")))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _after(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
+        assert self.on_route is not None
+        try:
+            await self.on_route(decision, call, uniqueid, channel)
+        except Exception:
+            log.exception("after-route hook failed", extra={"event": "route_hook_error", "uniqueid": uniqueid})

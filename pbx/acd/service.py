@@ -1,0 +1,201 @@
+"""The contact centre's I/O edge: waiting callers in the live store, agents reserved atomically, callers
+moved to their agent with AMI. The decisions come from the pure modules beside this one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pbx.acd.dispatch import pick_agent
+from pbx.acd.model import AgentState
+from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue
+from pbx.state.store import AgentRecord, LiveStore, WaitingEntry
+from pbx.tables import TableHolder
+
+log = logging.getLogger("pbx.acd")
+
+
+class Switch(Protocol):
+    """What the service needs of Asterisk (the AMI client, or a fake in unit tests)."""
+
+    async def setvar(self, channel: str | None, name: str, value: str) -> None: ...
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1,
+                       extra_channel: str | None = None) -> None: ...
+
+
+@dataclass
+class _Caller:
+    tenant: str
+    queue: str
+    channel: str
+    agent: str | None = None
+    answered: bool = False
+    skipped: set[str] = field(default_factory=set)  # agents who let this call ring out
+
+
+def _as_state(r: AgentRecord) -> AgentState:
+    return AgentState(tenant=r.tenant, user=r.user, logged_in=r.logged_in, paused=r.paused,
+                      pause_reason=r.pause_reason or "", wrapup_until=r.wrapup_until, wrapup_queue=r.wrapup_queue,
+                      reserved_for=r.reserved_for, reserved_at=r.reserved_at or 0.0,
+                      last_call_end=r.last_call_end or 0.0, calls_taken=r.calls_taken, missed_in_row=r.missed_in_row)
+
+
+class AcdService:
+    """Callers enter on the router's EnterQueue decisions; a dispatcher pass claims the head caller,
+    reserves an agent (atomic in the store, so several controllers may dispatch) and redirects the
+    caller's channel to pbx-connect. An agent who does not answer sends the caller back (the route
+    request arrives with NOANSWER) with the same join time: the place is kept."""
+
+    def __init__(self, store: LiveStore, tables: TableHolder, switch: Callable[[], Switch | None],
+                 clock: Callable[[], datetime], *, ring_s: int = 20, reserve_ttl_s: float = 90.0,
+                 max_missed: int = 3, tick_s: float = 0.2) -> None:
+        self.store = store
+        self.tables = tables
+        self.switch = switch
+        self.clock = clock
+        self.ring_s = ring_s
+        self.reserve_ttl_s = reserve_ttl_s
+        self.max_missed = max_missed
+        self.tick_s = tick_s
+        self.callers: dict[str, _Caller] = {}
+        self.rr_last: dict[tuple[str, str], str] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self.connected = 0
+
+    def now(self) -> float:
+        return self.clock().timestamp()
+
+    # --- life cycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick(), name="acd-dispatch-tick")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    async def _tick(self) -> None:
+        """Wrap-ups end and reservations lapse with time, not with events: look again regularly."""
+        while True:
+            await asyncio.sleep(self.tick_s)
+            for tenant, queue in {(c.tenant, c.queue) for c in self.callers.values() if c.agent is None}:
+                try:
+                    await self.dispatch(tenant, queue)
+                except Exception:
+                    log.exception("dispatch failed", extra={"event": "acd_dispatch_error", "tenant": tenant,
+                                                             "queue": queue})
+
+    # --- from the router and the AMI event stream -----------------------------------------
+    async def on_route(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
+        known = self.callers.get(uniqueid)
+        if known is not None and known.agent is not None and not known.answered and call.result.upper() in AGENT_MISSED:
+            record = await self.store.release(known.tenant, known.agent, uniqueid, "missed", self.now(),
+                                              self.max_missed)
+            log.info("agent did not answer", extra={"event": "acd_missed", "tenant": known.tenant,
+                                                     "agent": known.agent, "call": uniqueid,
+                                                     "missed_in_row": record.missed_in_row})
+            known.skipped.add(known.agent)
+            known.agent = None
+        action = decision.action
+        if isinstance(action, EnterQueue) and decision.tenant is not None:
+            if known is None or known.agent is None:
+                if known is None or call.result.upper() in AGENT_MISSED:
+                    entry = WaitingEntry(uniqueid, call.caller, channel, float(decision.entered or self.now()))
+                    await self.store.enqueue(decision.tenant, action.queue, entry)
+                skipped = known.skipped if known is not None else set()
+                self.callers[uniqueid] = _Caller(decision.tenant, action.queue, channel, skipped=skipped)
+                await self.dispatch(decision.tenant, action.queue)
+        elif known is not None and known.agent is None:
+            await self.store.dequeue(known.tenant, known.queue, uniqueid)  # left the queue (overflow)
+            self.callers.pop(uniqueid, None)
+
+    async def on_dial_end(self, uniqueid: str, status: str) -> None:
+        known = self.callers.get(uniqueid)
+        if known is not None and known.agent is not None and status == "ANSWER" and not known.answered:
+            known.answered = True
+            self.connected += 1
+            await self.store.release(known.tenant, known.agent, uniqueid, "answered", self.now(), self.max_missed)
+
+    async def on_hangup(self, uniqueid: str) -> None:
+        known = self.callers.pop(uniqueid, None)
+        if known is None:
+            return
+        now = self.now()
+        if known.agent is None:
+            await self.store.dequeue(known.tenant, known.queue, uniqueid)
+        elif known.answered:
+            queue = self.tables.table.tenants[known.tenant].queues.get(known.queue)
+            wrapup = queue.wrapup_s if queue is not None else 0
+            await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
+        else:  # the caller hung up while their agent's phone rang
+            await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
+
+    # --- dispatch ----------------------------------------------------------------------------
+    async def dispatch(self, tenant: str, queue_key: str) -> int:
+        lock = self._locks.setdefault((tenant, queue_key), asyncio.Lock())
+        async with lock:
+            moved = 0
+            while await self._dispatch_one(tenant, queue_key):
+                moved += 1
+            return moved
+
+    async def _dispatch_one(self, tenant: str, queue_key: str) -> bool:
+        table = self.tables.table.tenants.get(tenant)
+        queue = table.queues.get(queue_key) if table is not None else None
+        switch = self.switch()
+        if queue is None or switch is None or not await self.store.waiting(tenant, queue_key):
+            return False
+        now = self.now()
+        ref = f"queue:{queue_key}"
+        candidates = [_as_state(a) for a in await self.store.agents(tenant)
+                      if ref in a.logged_in and not a.paused and not a.in_wrapup(now)
+                      and not a.reserved(now, self.reserve_ttl_s)]
+        if not candidates:
+            return False
+        entry = await self.store.claim_head(tenant, queue_key)
+        if entry is None:
+            return False
+        known = self.callers.get(entry.call_id)
+        fresh = [c for c in candidates if known is None or c.user not in known.skipped]
+        # an agent who let this call ring out is skipped for it, unless nobody else is free
+        candidates = fresh or candidates
+        while candidates:
+            agent = pick_agent(queue.strategy, candidates, queue.members, now, self.rr_last.get((tenant, queue_key)))
+            if agent is None:
+                break
+            candidates = [c for c in candidates if c.user != agent.user]
+            if await self.store.reserve(tenant, agent.user, entry.call_id, ref, now, self.reserve_ttl_s):
+                return await self._connect(switch, tenant, queue_key, entry, agent.user)
+        await self.store.enqueue(tenant, queue_key, entry)  # nobody could be reserved: keep the place
+        return False
+
+    async def _connect(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry, user: str) -> bool:
+        devices = self.tables.table.tenants[tenant].users[user].devices
+        caller = self.callers.setdefault(entry.call_id, _Caller(tenant, queue_key, entry.channel))
+        caller.agent = user
+        self.rr_last[(tenant, queue_key)] = user
+        try:
+            await switch.setvar(entry.channel, "PBX_AGENT", "&".join(devices))
+            await switch.setvar(entry.channel, "PBX_RING_S", str(self.ring_s))
+            await switch.redirect(entry.channel, "pbx-connect", "s", 1)
+        except Exception as exc:  # the caller hung up meanwhile, or AMI is down: free the agent
+            log.warning("could not move the caller to the agent", extra={
+                "event": "acd_connect_failed", "tenant": tenant, "agent": user, "call": entry.call_id,
+                "error": repr(exc)})
+            caller.agent = None
+            await self.store.release(tenant, user, entry.call_id, "cancelled", self.now(), self.max_missed)
+            return False
+        log.info("caller sent to agent", extra={"event": "acd_connect", "tenant": tenant, "queue": queue_key,
+                                                 "agent": user, "call": entry.call_id})
+        return True
+
+    def stats(self) -> dict[str, Any]:
+        return {"callers": len(self.callers), "connected": self.connected}
