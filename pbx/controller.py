@@ -28,7 +28,7 @@ from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
 from pbx.state.memory import MemoryState
-from pbx.state.store import MemoryStore
+from pbx.state.store import LiveStore, MemoryStore
 from pbx.tables import TableHolder, compile_from
 
 log = logging.getLogger("pbx.controller")
@@ -39,15 +39,18 @@ Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
 class Controller:
     def __init__(self, settings: Settings, configs: list[TenantConfig], presences: Presences | None = None, *,
                  clock: Callable[[], datetime] | None = None, simulator: Any = None,
-                 reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None) -> None:
+                 reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None,
+                 store: LiveStore | None = None) -> None:
         """`simulator`: a started-or-not SimAsterisk to drive instead of a real Asterisk.
         `reload`: called by the scheduler; returns new (stamp, configs, presences) when the
-        database changed, else None."""
+        database changed, else None. `store`: the live state shared with other controllers
+        (a RedisStore); by default one in memory for this process."""
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
         self.state = MemoryState()  # device states → each user's line (what AMI tells us)
-        self.store = MemoryStore(clock=lambda: self.clock().timestamp())  # live state decisions and the ACD share
+        # live state that decisions and the contact centre share
+        self.store: LiveStore = store or MemoryStore(clock=lambda: self.clock().timestamp())
         self.calls = CallLog()
         self.sim = simulator
         self.reload = reload
@@ -88,6 +91,9 @@ class Controller:
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        start_store = getattr(self.store, "start", None)
+        if start_store is not None:  # RedisStore: load the replica, follow other instances' events
+            await start_store()
         await self._seed_store()
         await self.agi.start()
         if self.sim is not None:

@@ -94,7 +94,17 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
     if settings.ami is None:
         sim = simulator_for(settings, configs, datetime.now(UTC), settings.sim_speed)
         clock = sim.clock.now
-    controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings))
+    client = None
+    store = None
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        from pbx.state.redis_store import RedisStore
+
+        client = aioredis.from_url(settings.redis_url)
+        store = RedisStore(client)
+    controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings),
+                            store=store)
     await controller.start()
     if sim is not None:
         asterisk = f"simulated Asterisk (AMI on port {sim.ami_port})"
@@ -122,6 +132,8 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
             await stop.wait()
     finally:
         await controller.stop()
+        if client is not None:
+            await client.aclose()
 
 
 async def run_call(settings: Settings, configs: list[TenantConfig], presences: Presences, number: str,

@@ -25,6 +25,7 @@ class Settings:
     PBX_HTTP_BIND     host:port of the health and metrics endpoint [127.0.0.1:8080]
     PBX_TRUNK         PJSIP endpoint of the operator trunk [trunk]
     PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
+    PBX_REDIS_URL     redis://host:6379/0 for live state shared by several controllers [unset: in memory]
     PBX_SIM_SPEED     simulator clock speed, simulated seconds per real second [1]
     PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]"""
 
@@ -38,6 +39,7 @@ class Settings:
     trunk: str = "trunk"
     spool: str = "/var/spool/pbx"
     sim_speed: float = 1.0
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             trunk=env.get("PBX_TRUNK", "trunk"),
             spool=env.get("PBX_SPOOL", default_spool),
             sim_speed=float(env.get("PBX_SIM_SPEED", "1")),
+            redis_url=env.get("PBX_REDIS_URL") or None,
         )
 
 

@@ -15,8 +15,10 @@ from pbx.db.models import Base
 from pbx.db.session import make_engine, migrate, normalise_url
 
 try:
+    from tests import redis_server
     from tests.pg import PostgresUnavailable, find_bindir, throwaway_postgres
 except ImportError:  # pytest run without the repository root on sys.path puts tests/ there instead
+    import redis_server  # type: ignore[no-redef]
     from pg import PostgresUnavailable, find_bindir, throwaway_postgres  # type: ignore[no-redef]
 
 BACKENDS = ("sqlite", "postgresql")
@@ -141,3 +143,22 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on a migrated, empty database (both backends); whatever is not committed is rolled back."""
     with Session(engine) as session:
         yield session
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis for this session: $PBX_TEST_REDIS_URL, or a redis-server started just for us."""
+    given = os.environ.get("PBX_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    try:
+        redis_server.find_redis_server()
+    except redis_server.RedisUnavailable as exc:
+        # Never skip: a suite that silently drops its Redis half proves nothing about production.
+        pytest.fail(str(exc), pytrace=False)
+    with redis_server.throwaway_redis() as url:
+        yield url

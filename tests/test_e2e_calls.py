@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import redis.asyncio as aioredis
 
 from pbx.asterisk.simulator import CallScript, Endpoint, SimCall
 from pbx.controller import Controller
@@ -19,6 +21,7 @@ from pbx.demo import ANNAT_NUMBER, MAIN_NUMBER, STOCKHOLM, demo_presence, demo_t
 from pbx.live import simulator_for
 from pbx.routing.state import LineStatus
 from pbx.settings import Settings
+from pbx.state.redis_store import RedisStore
 
 T = TypeVar("T")
 TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
@@ -30,19 +33,30 @@ def settings_for(tmp: Path) -> Settings:
 
 
 def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime = TUE_10,
-        endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED) -> T:
+        endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED, redis_url: str | None = None) -> T:
+    """Run `body` against a controller in front of a simulated Asterisk; live state in memory, or
+    in Redis (under a key prefix of its own) when `redis_url` is given."""
     async def main() -> T:
         configs = demo_tenants()
         settings = settings_for(tmp)
         sim = simulator_for(settings, configs, at, speed)
         for name, behaviour in (endpoints or {}).items():
             sim.endpoint(name, behaviour)
-        controller = Controller(settings, configs, demo_presence(at.date()), clock=sim.clock.now, simulator=sim)
+        client = aioredis.from_url(redis_url) if redis_url else None
+        prefix = f"pbx-e2e-{uuid.uuid4().hex[:8]}:"
+        store = RedisStore(client, prefix=prefix,
+                           clock=lambda: sim.clock.now().timestamp()) if client else None
+        controller = Controller(settings, configs, demo_presence(at.date()), clock=sim.clock.now, simulator=sim,
+                                store=store)
         await controller.start()
         try:
             return await body(controller, sim)
         finally:
             await controller.stop()
+            if client is not None:  # leave a shared Redis as we found it
+                async for key in client.scan_iter(f"{prefix}*"):
+                    await client.delete(key)
+                await client.aclose()
     return asyncio.run(main())
 
 
@@ -283,21 +297,28 @@ def test_controller_waits_for_an_asterisk_that_starts_later(tmp_path: Path) -> N
 # --- the contact centre through Asterisk (issue 4) --------------------------------------------
 
 
-def test_queue_caller_is_connected_to_an_agent_and_a_missed_agent_is_skipped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("live_state", ["memory", "redis"])
+def test_queue_caller_is_connected_to_an_agent_and_a_missed_agent_is_skipped(
+        tmp_path: Path, live_state: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("redis_url") if live_state == "redis" else None
+
     async def body(controller: Controller, sim: Any) -> tuple[SimCall, int, int]:
         c = await call(sim, MAIN_NUMBER, ["2"])
         david = await controller.store.agent("exempel", "david")
         eva = await controller.store.agent("exempel", "eva")
         return c, david.missed_in_row, eva.calls_taken
 
-    c, david_missed, eva_taken = run(tmp_path, body, endpoints={
+    c, david_missed, eva_taken = run(tmp_path, body, redis_url=url, endpoints={
         "PJSIP/david": Endpoint(answer_after_s=None), "PJSIP/eva": Endpoint(answer_after_s=2.0, talk_s=20.0)})
     assert c.answered_by == "PJSIP/eva"
     assert "NOANSWER" in c.results  # David's phone rang out, the caller went back to waiting
     assert (david_missed, eva_taken) == (1, 1)
 
 
-def test_agent_gets_no_call_during_wrapup(tmp_path: Path) -> None:
+@pytest.mark.parametrize("live_state", ["memory", "redis"])
+def test_agent_gets_no_call_during_wrapup(tmp_path: Path, live_state: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("redis_url") if live_state == "redis" else None
+
     async def body(controller: Controller, sim: Any) -> tuple[SimCall, SimCall, float]:
         await controller.store.logout("exempel", "eva", "queue", "support")
         first = await sim.place_call("+46701111111", MAIN_NUMBER, CallScript(keys=["2"]))
@@ -308,7 +329,7 @@ def test_agent_gets_no_call_during_wrapup(tmp_path: Path) -> None:
         await asyncio.wait_for(second.wait(), 60)
         return first, second, (ended - TUE_10).total_seconds()
 
-    first, second, first_end_s = run(tmp_path, body, endpoints={
+    first, second, first_end_s = run(tmp_path, body, redis_url=url, endpoints={
         "PJSIP/david": Endpoint(answer_after_s=2.0, talk_s=20.0)})
     assert first.answered_by == second.answered_by == "PJSIP/david"
     answered = next(s.at for s in second.steps if s.details.startswith("answered by"))

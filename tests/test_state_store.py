@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,11 +22,6 @@ from pbx.routing.state import LineStatus
 from pbx.state.redis_store import RedisStore
 from pbx.state.store import MISSED_CALLS, LiveStore, MemoryStore, ReservationNotHeld, Subscription, WaitingEntry
 
-try:
-    from tests.redis_server import RedisUnavailable, find_redis_server, throwaway_redis
-except ImportError:  # pytest run without the repository root on sys.path puts tests/ there instead
-    from redis_server import RedisUnavailable, find_redis_server, throwaway_redis  # type: ignore[no-redef]
-
 NOW = 1_750_000_000.0
 TTL = 15.0
 T = "acme"
@@ -35,22 +29,6 @@ SALES = "queue:sales"
 
 
 # --- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A Redis for this session: $PBX_TEST_REDIS_URL, or a redis-server started just for us."""
-    given = os.environ.get("PBX_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
-    try:
-        find_redis_server()
-    except RedisUnavailable as exc:
-        # Never skip: a suite that silently drops its Redis half proves nothing about production.
-        pytest.fail(str(exc), pytrace=False)
-    with throwaway_redis() as url:
-        yield url
 
 
 class Backend:
