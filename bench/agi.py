@@ -168,15 +168,11 @@ async def measure(handler: object, port_holder: list[int], mode: str, arg: float
 async def serve(seconds: float, concurrency: int) -> dict[str, float]:
     from pbx.asterisk.router import Router
     from pbx.demo import STOCKHOLM, demo_tenants
-    from pbx.state.memory import MemoryState
+    from pbx.routing.state import StateSnapshot, everyone_logged_in
     from pbx.tables import TableHolder, compile_from
 
     tables = TableHolder(compile_from(demo_tenants()))
-    state = MemoryState()
-    for g in ("salj",):
-        for u in ("anna", "bjorn", "cecilia"):
-            state.log_in("exempel", "group", g, u)
-    state.log_in("exempel", "queue", "support", "david")
+    state = StateSnapshot(members=everyone_logged_in(tables.table))
     at = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
     router = Router(tables, state, lambda: at)
     closed = await measure(router, [], "closed", float(concurrency), seconds)

@@ -27,7 +27,7 @@ from pbx.calls import CallLog
 from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
-from pbx.state.memory import MemoryState
+from pbx.state.memory import DeviceLines
 from pbx.state.store import LiveStore, MemoryStore
 from pbx.tables import TableHolder, compile_from
 
@@ -48,7 +48,7 @@ class Controller:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
-        self.state = MemoryState()  # device states → each user's line (what AMI tells us)
+        self.state = DeviceLines()  # device states → each user's line (what AMI tells us)
         # live state that decisions and the contact centre share
         self.store: LiveStore = store or MemoryStore(clock=lambda: self.clock().timestamp())
         self.calls = CallLog()

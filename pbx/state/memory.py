@@ -1,12 +1,10 @@
-"""In-memory live state for one controller process: what the AMI event stream and users tell us."""
+"""Device states from the AMI event stream, folded into one line status per user (U-06)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
-from pbx.routing.model import PresenceEntry
-from pbx.routing.state import LineStatus, StateSnapshot
+from pbx.routing.state import LineStatus
 
 # Asterisk device states (DeviceStateChange / DeviceStateList) → what routing cares about.
 DEVICE_STATES = {
@@ -22,19 +20,18 @@ DEVICE_STATES = {
 }
 
 
-class MemoryState:
-    """Implements routing's LiveView; devices map to (tenant, user) through `bind_device`."""
+class DeviceLines:
+    """A user may have several devices (desk phone, softphone): busy on any one is busy; the
+    result goes to the live store, which decisions and the contact centre read."""
 
     def __init__(self) -> None:
-        self.presences: dict[tuple[str, str], tuple[PresenceEntry, ...]] = {}
-        self.members: dict[tuple[str, str, str], frozenset[str]] = {}
         self.devices: dict[str, LineStatus] = {}
         self.device_owner: dict[str, tuple[str, str]] = {}
         self.user_devices: dict[tuple[str, str], set[str]] = defaultdict(set)
 
-    # --- LiveView ------------------------------------------------------------------------
-    def presence(self, tenant: str, user: str, now: datetime) -> PresenceEntry | None:
-        return StateSnapshot(presences=self.presences).presence(tenant, user, now)
+    def bind_device(self, device: str, tenant: str, user: str) -> None:
+        self.device_owner[device] = (tenant, user)
+        self.user_devices[(tenant, user)].add(device)
 
     def line(self, tenant: str, user: str) -> LineStatus:
         worst = LineStatus.IDLE
@@ -46,14 +43,6 @@ class MemoryState:
                 worst = status
         return worst
 
-    def logged_in(self, tenant: str, kind: str, key: str) -> frozenset[str]:
-        return self.members.get((tenant, kind, key), frozenset())
-
-    # --- updates ---------------------------------------------------------------------------
-    def bind_device(self, device: str, tenant: str, user: str) -> None:
-        self.device_owner[device] = (tenant, user)
-        self.user_devices[(tenant, user)].add(device)
-
     def device_state(self, device: str, state: str) -> LineStatus:
         status = DEVICE_STATES.get(state.upper(), LineStatus.IDLE)
         self.devices[device] = status
@@ -62,14 +51,3 @@ class MemoryState:
     def reset_devices(self, states: dict[str, str]) -> None:
         """After an AMI reconnect: what Asterisk says now replaces what we believed."""
         self.devices = {device: DEVICE_STATES.get(s.upper(), LineStatus.IDLE) for device, s in states.items()}
-
-    def set_presence(self, tenant: str, user: str, entries: tuple[PresenceEntry, ...]) -> None:
-        self.presences[(tenant, user)] = entries
-
-    def log_in(self, tenant: str, kind: str, key: str, user: str) -> None:
-        current = self.members.get((tenant, kind, key), frozenset())
-        self.members[(tenant, kind, key)] = current | {user}
-
-    def log_out(self, tenant: str, kind: str, key: str, user: str) -> None:
-        current = self.members.get((tenant, kind, key), frozenset())
-        self.members[(tenant, kind, key)] = current - {user}
