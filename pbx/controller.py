@@ -63,7 +63,7 @@ class Controller:
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
-                             on_route=self.acd.on_route)
+                             on_route=self.acd.on_route, announcer=self.acd.announce)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.ami: AMIClient | None = None
         self.scheduler = AsyncIOScheduler(timezone="UTC")

@@ -350,3 +350,22 @@ def test_caller_hanging_up_while_waiting_leaves_the_queue(tmp_path: Path) -> Non
     c, left = run(tmp_path, body, endpoints={"PJSIP/david": gone, "PJSIP/eva": gone})
     assert actions(c)[-1] == "queue" and c.answered_by is None
     assert left == 0
+
+
+def test_waiting_callers_hear_position_and_wait_without_repeating_number_one(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, SimCall]:
+        first = await sim.place_call("+46701111111", MAIN_NUMBER, CallScript(keys=["2"], hangup_after_s=300))
+        await asyncio.sleep(0.02)
+        second = await sim.place_call("+46702222222", MAIN_NUMBER, CallScript(keys=["2"], hangup_after_s=300))
+        return await asyncio.wait_for(first.wait(), 30), await asyncio.wait_for(second.wait(), 30)
+
+    gone = Endpoint(unavailable=True)  # agents logged in, phones unreachable: both callers keep waiting
+    first, second = run(tmp_path, body, speed=400.0, endpoints={"PJSIP/david": gone, "PJSIP/eva": gone})
+    heard_first = [a.split("^")[1] for a in first.actions if a.startswith("queue^")][1:]  # the ticks
+    heard_second = [a.split("^")[1] for a in second.actions if a.startswith("queue^")][1:]
+    assert len(heard_first) >= 5
+    assert sum("queue-you-are-next" in p for p in heard_first) == 1
+    assert not any("number-1&" in p or p.endswith("number-1") for p in heard_first)
+    assert any("queue-still-waiting" in p for p in heard_first)
+    assert "pbx/sv/queue-position&pbx/sv/number-2" in heard_second[0]
+    assert "pbx/sv/callback-offer&pbx/sv/digit-1" in heard_second[0]

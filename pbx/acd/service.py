@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pbx.acd.announce import LastAnnouncement, announcement
 from pbx.acd.dispatch import pick_agent
+from pbx.acd.ewt import CompletionEstimator
 from pbx.acd.model import AgentState
 from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue
 from pbx.state.store import AgentRecord, LiveStore, WaitingEntry
@@ -37,6 +39,8 @@ class _Caller:
     agent: str | None = None
     answered: bool = False
     skipped: set[str] = field(default_factory=set)  # agents who let this call ring out
+    offered_at: float = 0.0
+    answered_at: float = 0.0
 
 
 def _as_state(r: AgentRecord) -> AgentState:
@@ -64,6 +68,8 @@ class AcdService:
         self.max_missed = max_missed
         self.tick_s = tick_s
         self.callers: dict[str, _Caller] = {}
+        self.estimators: dict[tuple[str, str], CompletionEstimator] = {}
+        self.last_told: dict[str, LastAnnouncement] = {}
         self.rr_last: dict[tuple[str, str], str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -121,19 +127,26 @@ class AcdService:
         known = self.callers.get(uniqueid)
         if known is not None and known.agent is not None and status == "ANSWER" and not known.answered:
             known.answered = True
+            known.answered_at = self.now()
+            key = (known.tenant, known.queue)
+            self.estimators[key] = self._estimator(key).observe_answer(known.answered_at - known.offered_at)
             self.connected += 1
             await self.store.release(known.tenant, known.agent, uniqueid, "answered", self.now(), self.max_missed)
 
     async def on_hangup(self, uniqueid: str) -> None:
         known = self.callers.pop(uniqueid, None)
+        self.last_told.pop(uniqueid, None)
         if known is None:
             return
         now = self.now()
+        key = (known.tenant, known.queue)
+        self.estimators[key] = self._estimator(key).observe_outcome(abandoned=not known.answered)
         if known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)
         elif known.answered:
             queue = self.tables.table.tenants[known.tenant].queues.get(known.queue)
             wrapup = queue.wrapup_s if queue is not None else 0
+            self.estimators[key] = self.estimators[key].observe(now - known.answered_at + wrapup)
             await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
         else:  # the caller hung up while their agent's phone rang
             await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
@@ -181,6 +194,8 @@ class AcdService:
         devices = self.tables.table.tenants[tenant].users[user].devices
         caller = self.callers.setdefault(entry.call_id, _Caller(tenant, queue_key, entry.channel))
         caller.agent = user
+        if not caller.offered_at:
+            caller.offered_at = self.now()
         self.rr_last[(tenant, queue_key)] = user
         try:
             await switch.setvar(entry.channel, "PBX_AGENT", "&".join(devices))
@@ -196,6 +211,32 @@ class AcdService:
         log.info("caller sent to agent", extra={"event": "acd_connect", "tenant": tenant, "queue": queue_key,
                                                  "agent": user, "call": entry.call_id})
         return True
+
+    # --- what a waiting caller hears ----------------------------------------------------------
+    def _estimator(self, key: tuple[str, str]) -> CompletionEstimator:
+        return self.estimators.get(key) or CompletionEstimator()
+
+    async def announce(self, decision: Decision, call: Call, uniqueid: str) -> tuple[str, ...]:
+        """Prompts for a waiting caller's tick: position and estimated wait, said only when they
+        change (pbx.acd.announce), and the callback offer."""
+        action = decision.action
+        if not isinstance(action, EnterQueue) or decision.tenant is None or call.result != "TICK":
+            return action.prompts
+        tenant, queue_key = decision.tenant, action.queue
+        position = await self.store.position(tenant, queue_key, uniqueid)
+        if position is None:
+            return action.prompts
+        now = self.now()
+        ref = f"queue:{queue_key}"
+        estimator = self._estimator((tenant, queue_key))
+        staffed = [a for a in await self.store.agents(tenant) if ref in a.logged_in and not a.paused]
+        # agents not free now: the rest of their wrap-up, or (on a call or ringing) half a handle time
+        busy = [max(a.wrapup_until - now, 0.0) if a.in_wrapup(now) else estimator.aht_s / 2
+                for a in staffed if a.in_wrapup(now) or a.reserved_for is not None]
+        ewt = estimator.estimate(position, len(staffed), busy, 0.0, now - call.entered if call.entered else 0.0)
+        prompts, told = announcement(position, ewt, self.last_told.get(uniqueid), now, action.callback_key)
+        self.last_told[uniqueid] = told
+        return (*action.prompts, *prompts)
 
     def stats(self) -> dict[str, Any]:
         return {"callers": len(self.callers), "connected": self.connected}

@@ -97,6 +97,8 @@ def prompt_files(prompts: Sequence[str], table: RoutingTable, tenant: str | None
             files.append(f"{settings.sounds}/{language}/hour-{int(hour)}")
             if int(minute):
                 files.append(f"{settings.sounds}/{language}/minute-{int(minute)}")
+        elif ":" in key:  # number:3, minutes:4, digit:1 → number-3 …
+            files.append(f"{settings.sounds}/{language}/{key.replace(':', '-')}")
         else:
             files.append(f"{settings.sounds}/{language}/{key}")
     return "&".join(files)

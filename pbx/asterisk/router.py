@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
-from pbx.routing.engine import Call, Decision, decide
+from pbx.routing.engine import Call, Decision, EnterQueue, decide
 from pbx.routing.state import LiveView
 from pbx.tables import TableHolder
 
@@ -38,7 +38,8 @@ class Router:
                  settings: ContractSettings | None = None,
                  on_decision: Callable[[Decision, str], None] | None = None,
                  on_recorded: Callable[[str, str, str], None] | None = None,
-                 on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None) -> None:
+                 on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
+                 announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None) -> None:
         self.tables = tables
         self.state = state
         self.clock = clock
@@ -46,6 +47,7 @@ class Router:
         self.on_decision = on_decision
         self.on_recorded = on_recorded
         self.on_route = on_route
+        self.announcer = announcer
         self._background: set[asyncio.Task[None]] = set()
         self.stats = RouterStats()
 
@@ -77,6 +79,8 @@ class Router:
             call = call_from_args((dialled or "unknown",), session.env.get("agi_callerid", ""))
         try:
             decision = decide(table, self.state, call, self.clock())
+            if self.announcer is not None and isinstance(decision.action, EnterQueue):
+                decision = await self._announce(decision, call, uniqueid)
             position = encode_position(decision)
             todo = encode_action(decision, table, uniqueid, self.settings)
         except Exception:
@@ -106,6 +110,18 @@ class Router:
                 task = asyncio.create_task(self._after(decision, call, uniqueid, session.env.get("agi_channel", "")))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+
+    async def _announce(self, decision: Decision, call: Call, uniqueid: str) -> Decision:
+        """Position and wait for a waiting caller, from live state; without it (slow or failing
+        store) the caller just keeps waiting — never a failed request."""
+        assert self.announcer is not None and isinstance(decision.action, EnterQueue)
+        try:
+            prompts = await asyncio.wait_for(self.announcer(decision, call, uniqueid), 0.5)
+        except Exception as exc:
+            log.warning("no announcement", extra={"event": "announce_failed", "uniqueid": uniqueid,
+                                                  "error": repr(exc)})
+            return decision
+        return decision._replace(action=decision.action._replace(prompts=prompts))
 
     async def _after(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
         assert self.on_route is not None

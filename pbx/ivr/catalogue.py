@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 # key -> (Swedish, English). Flows refer to prompts by key; a tenant's own prompts add to these.
+# Families spoken from parts: number-N, minutes-N, digit-K, hour-H, minute-M (issue 5 records them).
 SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
     {
         "welcome": ("Välkommen.", "Welcome."),
@@ -28,6 +29,11 @@ SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "presence-until": ("till klockan", "until"),
         "queue-position": ("Du har plats nummer", "You are number"),
         "queue-wait": ("Beräknad väntetid är", "The estimated wait is"),
+        "queue-you-are-next": ("Du står först i kön.", "You are next in line."),
+        "queue-wait-under-minute": ("mindre än en minut", "less than a minute"),
+        "queue-wait-more-than": ("mer än", "more than"),
+        "queue-still-waiting": ("Tack för att du väntar.", "Thank you for waiting."),
+        "callback-offer": ("Vill du bli uppringd i stället, tryck", "To be called back instead, press"),
         "voicemail-greeting": ("Lämna ett meddelande efter tonen.", "Please leave a message after the tone."),
         "goodbye": ("Tack för samtalet, hej då.", "Thank you for calling, goodbye."),
     }
