@@ -92,12 +92,11 @@ class AcdService:
         """Wrap-ups end and reservations lapse with time, not with events: look again regularly."""
         while True:
             await asyncio.sleep(self.tick_s)
-            for tenant, queue in {(c.tenant, c.queue) for c in self.callers.values() if c.agent is None}:
+            for tenant in {c.tenant for c in self.callers.values() if c.agent is None}:
                 try:
-                    await self.dispatch(tenant, queue)
+                    await self.dispatch_tenant(tenant)
                 except Exception:
-                    log.exception("dispatch failed", extra={"event": "acd_dispatch_error", "tenant": tenant,
-                                                             "queue": queue})
+                    log.exception("dispatch failed", extra={"event": "acd_dispatch_error", "tenant": tenant})
 
     # --- from the router and the AMI event stream -----------------------------------------
     async def on_route(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
@@ -118,7 +117,7 @@ class AcdService:
                     await self.store.enqueue(decision.tenant, action.queue, entry)
                 skipped = known.skipped if known is not None else set()
                 self.callers[uniqueid] = _Caller(decision.tenant, action.queue, channel, skipped=skipped)
-                await self.dispatch(decision.tenant, action.queue)
+                await self.dispatch_tenant(decision.tenant)
         elif known is not None and known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)  # left the queue (overflow)
             self.callers.pop(uniqueid, None)
@@ -152,6 +151,30 @@ class AcdService:
             await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
 
     # --- dispatch ----------------------------------------------------------------------------
+    async def dispatch_tenant(self, tenant: str) -> int:
+        """Hand waiting callers to free agents across all of a tenant's queues, in the documented
+        order for an agent who serves several queues: the queue with the higher priority first,
+        then the head caller with the higher priority (VIP), then the caller waiting longest.
+        One caller at a time, so the order is re-evaluated after each hand-over."""
+        table = self.tables.table.tenants.get(tenant)
+        if table is None:
+            return 0
+        moved = 0
+        while True:
+            heads = []
+            for queue in table.queues.values():
+                waiting = await self.store.waiting(tenant, queue.key)
+                if waiting:
+                    heads.append((-queue.priority, -waiting[0].priority, waiting[0].joined_at, queue.key))
+            for *_, queue_key in sorted(heads):
+                lock = self._locks.setdefault((tenant, queue_key), asyncio.Lock())
+                async with lock:
+                    if await self._dispatch_one(tenant, queue_key):
+                        moved += 1
+                        break
+            else:
+                return moved
+
     async def dispatch(self, tenant: str, queue_key: str) -> int:
         lock = self._locks.setdefault((tenant, queue_key), asyncio.Lock())
         async with lock:
