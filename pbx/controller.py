@@ -56,10 +56,7 @@ class Controller:
         self.reload = reload
         self._presences = presences or {}
         self._background: set[asyncio.Task[Any]] = set()
-        for cfg in configs:
-            for user in cfg.users:
-                for device in user.devices:
-                    self.state.bind_device(device, cfg.key, user.key)
+        self._bind_devices(configs)
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
@@ -71,6 +68,12 @@ class Controller:
         self.http_port = 0
         self.started = time.monotonic()
         self.resyncs = 0
+
+    def _bind_devices(self, configs: list[TenantConfig]) -> None:
+        for cfg in configs:
+            for user in cfg.users:
+                for device in user.devices:
+                    self.state.bind_device(device, cfg.key, user.key)
 
     def _switch(self) -> AMIClient | None:
         return self.ami if self.ami is not None and self.ami.connected else None
@@ -217,6 +220,7 @@ class Controller:
                       extra={"event": "reload_refused", "error": str(exc)})
             return
         self.tables.swap(table)
+        self._bind_devices(configs)  # a published configuration may bring new phones
         for (tenant, user), entries in presences.items():
             await self.store.set_presence(tenant, user, entries)
 

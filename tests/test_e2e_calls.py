@@ -369,3 +369,34 @@ def test_waiting_callers_hear_position_and_wait_without_repeating_number_one(tmp
     assert any("queue-still-waiting" in p for p in heard_first)
     assert "pbx/sv/queue-position&pbx/sv/number-2" in heard_second[0]
     assert "pbx/sv/callback-offer&pbx/sv/digit-1" in heard_second[0]
+
+
+def test_published_configuration_is_swapped_in_and_a_broken_one_refused(tmp_path: Path) -> None:
+    """The scheduler's reload job: a changed configuration becomes the table new calls use; one
+    that does not validate is refused and the table in force stays."""
+    from pbx.demo import annat, exempel
+    from pbx.routing.model import NumberConfig
+
+    newer = replace(annat(), numbers=(*annat().numbers, NumberConfig("+46851234599", flow="enkel")))
+    broken = replace(annat(), flows=())  # its number now points at a flow that does not exist
+    offers = [("v2", [exempel(), newer], {}), ("v3", [exempel(), broken], {})]
+
+    async def main() -> tuple[int, bool, int, bool]:
+        configs = demo_tenants()
+        settings = settings_for(tmp_path)
+        sim = simulator_for(settings, configs, TUE_10, SPEED)
+        controller = Controller(settings, configs, clock=sim.clock.now, simulator=sim,
+                                reload=lambda: offers.pop(0) if offers else None)
+        await controller.start()
+        try:
+            await controller._reload()
+            after_good = controller.tables.table.version, "+46851234599" in controller.tables.table.numbers
+            c = await call(sim, "+46851234599", [])
+            await controller._reload()
+            return (*after_good, controller.tables.table.version, "/voicemail/annat/info/" in (c.recording or ""))
+        finally:
+            await controller.stop()
+
+    version, routed, version_after_broken, reached = asyncio.run(main())
+    assert (version, routed, reached) == (2, True, True)
+    assert version_after_broken == 2
