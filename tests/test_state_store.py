@@ -121,7 +121,7 @@ def test_login_logout_and_pause_show_in_agent_record_and_view(backend: Backend) 
 
         await store.unpause(T, "anna")
         anna = await store.agent(T, "anna")
-        assert (anna.paused, anna.pause_reason) == (False, None)
+        assert (anna.paused, anna.pause_reason) == (False, "")
 
     backend.run(test)
 

@@ -42,6 +42,10 @@ class AgentState:
     def in_wrapup(self, now: float) -> bool:
         return self.wrapup_until > now
 
+    def reserved(self, now: float, ttl_s: float) -> bool:
+        """Held by a call at `now`: a reservation older than ttl_s has lapsed (its dispatcher died)."""
+        return self.reserved_for is not None and self.reserved_at + ttl_s >= now
+
     def idle_since(self) -> float:
         """When the agent last became free for a call (end of the last call or of its wrap-up)."""
         return max(self.last_call_end, self.wrapup_until)

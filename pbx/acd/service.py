@@ -14,9 +14,8 @@ from typing import Any, Protocol
 from pbx.acd.announce import LastAnnouncement, announcement
 from pbx.acd.dispatch import pick_agent
 from pbx.acd.ewt import CompletionEstimator
-from pbx.acd.model import AgentState
 from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue
-from pbx.state.store import AgentRecord, LiveStore, WaitingEntry
+from pbx.state.store import LiveStore, WaitingEntry
 from pbx.tables import TableHolder
 
 log = logging.getLogger("pbx.acd")
@@ -41,13 +40,6 @@ class _Caller:
     skipped: set[str] = field(default_factory=set)  # agents who let this call ring out
     offered_at: float = 0.0
     answered_at: float = 0.0
-
-
-def _as_state(r: AgentRecord) -> AgentState:
-    return AgentState(tenant=r.tenant, user=r.user, logged_in=r.logged_in, paused=r.paused,
-                      pause_reason=r.pause_reason or "", wrapup_until=r.wrapup_until, wrapup_queue=r.wrapup_queue,
-                      reserved_for=r.reserved_for, reserved_at=r.reserved_at or 0.0,
-                      last_call_end=r.last_call_end or 0.0, calls_taken=r.calls_taken, missed_in_row=r.missed_in_row)
 
 
 class AcdService:
@@ -191,7 +183,7 @@ class AcdService:
             return False
         now = self.now()
         ref = f"queue:{queue_key}"
-        candidates = [_as_state(a) for a in await self.store.agents(tenant)
+        candidates = [a for a in await self.store.agents(tenant)
                       if ref in a.logged_in and not a.paused and not a.in_wrapup(now)
                       and not a.reserved(now, self.reserve_ttl_s)]
         if not candidates:

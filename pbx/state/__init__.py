@@ -1,11 +1,12 @@
 """Live state behind one interface (presence, line status, logins, agents, waiting callers): memory or Redis."""
 
+from pbx.acd.model import AgentState
 from pbx.state.memory import DeviceLines
 from pbx.state.redis_store import RedisStore
-from pbx.state.store import AgentRecord, LiveStore, MemoryStore, ReservationNotHeld, Subscription, WaitingEntry
+from pbx.state.store import LiveStore, MemoryStore, ReservationNotHeld, Subscription, WaitingEntry
 
 __all__ = [
-    "AgentRecord",
+    "AgentState",
     "DeviceLines",
     "LiveStore",
     "MemoryStore",

@@ -28,11 +28,11 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from pbx.acd.model import AgentState
 from pbx.routing.model import PresenceEntry
 from pbx.routing.state import LineStatus, LiveView
 from pbx.state.store import (
     MISSED_CALLS,
-    AgentRecord,
     Clock,
     Event,
     LiveReplica,
@@ -139,17 +139,17 @@ def _hash(flat: Sequence[bytes | str] | Mapping[Any, Any]) -> dict[str, str]:
     return {_s(flat[i]): _s(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _record(tenant: str, user: str, fields: Mapping[str, str], refs: Any) -> AgentRecord:
+def _record(tenant: str, user: str, fields: Mapping[str, str], refs: Any) -> AgentState:
     def number(name: str) -> float | None:
         value = fields.get(name)
         return float(value) if value else None
 
-    return AgentRecord(
+    return AgentState(
         tenant=tenant, user=user, logged_in=frozenset(_s(r) for r in refs),
-        paused=fields.get("paused") == "1", pause_reason=fields.get("pause_reason") or None,
+        paused=fields.get("paused") == "1", pause_reason=fields.get("pause_reason") or "",
         wrapup_until=number("wrapup_until") or 0.0, wrapup_queue=fields.get("wrapup_queue") or None,
-        reserved_for=fields.get("reserved_for") or None, reserved_at=number("reserved_at"),
-        last_call_end=number("last_call_end"), calls_taken=int(fields.get("calls_taken") or 0),
+        reserved_for=fields.get("reserved_for") or None, reserved_at=number("reserved_at") or 0.0,
+        last_call_end=number("last_call_end") or 0.0, calls_taken=int(fields.get("calls_taken") or 0),
         missed_in_row=int(fields.get("missed_in_row") or 0))
 
 
@@ -319,14 +319,14 @@ class RedisStore:
                                  *(("wrapup_queue", queue) if queue else ()),
                                  delete=() if queue else ["wrapup_queue"])
 
-    async def agent(self, tenant: str, user: str) -> AgentRecord:
+    async def agent(self, tenant: str, user: str) -> AgentState:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.hgetall(self._user(tenant, user))
             pipe.smembers(self._in(tenant, user))
             fields, refs = await pipe.execute()
         return _record(tenant, user, _hash(fields), refs)
 
-    async def agents(self, tenant: str) -> list[AgentRecord]:
+    async def agents(self, tenant: str) -> list[AgentState]:
         users = sorted(_s(u) for u in await self._client.smembers(self._key(tenant, "agents")))
         async with self._client.pipeline(transaction=True) as pipe:
             for user in users:
@@ -346,7 +346,7 @@ class RedisStore:
         return True
 
     async def release(self, tenant: str, user: str, call_id: str, outcome: Outcome, now: float,
-                      max_missed: int = 3) -> AgentRecord:
+                      max_missed: int = 3) -> AgentState:
         if outcome not in ("answered", "missed", "cancelled"):
             raise ValueError(f"unknown outcome {outcome!r}")
         released = make_event("released", tenant, now, user=user, call=call_id, reason=outcome)

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from pbx.acd.model import AgentState
 from pbx.routing.model import PresenceEntry, PresenceStatus
 from pbx.routing.state import LineStatus, LiveView, StateSnapshot
 
@@ -25,31 +26,6 @@ Clock = Callable[[], float]
 
 class ReservationNotHeld(LookupError):
     """release() by a call that does not hold the agent (never did, or its reservation expired and was taken)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AgentRecord:
-    """One agent's ACD state in one tenant; epoch seconds throughout, `logged_in` holds "queue:KEY"/"group:KEY"."""
-
-    tenant: str
-    user: str
-    logged_in: frozenset[str] = frozenset()
-    paused: bool = False
-    pause_reason: str | None = None
-    wrapup_until: float = 0.0
-    wrapup_queue: str | None = None
-    reserved_for: str | None = None
-    reserved_at: float | None = None
-    last_call_end: float | None = None
-    calls_taken: int = 0
-    missed_in_row: int = 0
-
-    def in_wrapup(self, now: float) -> bool:
-        return now < self.wrapup_until
-
-    def reserved(self, now: float, ttl_s: float) -> bool:
-        """Held by a call at `now`: a reservation older than ttl_s has lapsed (its dispatcher died)."""
-        return self.reserved_for is not None and self.reserved_at is not None and self.reserved_at + ttl_s >= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +83,7 @@ def available_at(spans: Sequence[Sequence[float]], now: float) -> bool:
     return best is None or best[2] == 1.0
 
 
-def reservation_refusal(agent: AgentRecord, line: LineStatus, spans: Sequence[Sequence[float]], queue_ref: str,
+def reservation_refusal(agent: AgentState, line: LineStatus, spans: Sequence[Sequence[float]], queue_ref: str,
                         now: float, ttl_s: float) -> str | None:
     """Why `agent` may not be reserved for a call from `queue_ref` at `now` (None: it may). Mirrored in Lua."""
     if queue_ref not in agent.logged_in:
@@ -216,11 +192,11 @@ class LiveStore(Protocol):
     async def unpause(self, tenant: str, user: str) -> None: ...
     async def start_wrapup(self, tenant: str, user: str, queue: str, until: float) -> None: ...
     async def end_wrapup(self, tenant: str, user: str) -> None: ...
-    async def agent(self, tenant: str, user: str) -> AgentRecord: ...
-    async def agents(self, tenant: str) -> list[AgentRecord]: ...
+    async def agent(self, tenant: str, user: str) -> AgentState: ...
+    async def agents(self, tenant: str) -> list[AgentState]: ...
     async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool: ...
     async def release(self, tenant: str, user: str, call_id: str, outcome: Outcome, now: float,
-                      max_missed: int = 3) -> AgentRecord: ...
+                      max_missed: int = 3) -> AgentState: ...
     async def call_ended(self, tenant: str, user: str, now: float, wrapup_s: float,
                          queue: str | None = None) -> None: ...
 
@@ -266,7 +242,7 @@ class _QueueSubscription(Subscription):
 
 @dataclass
 class _MemoryTenants:
-    agents: dict[tuple[str, str], AgentRecord] = field(default_factory=dict)
+    agents: dict[tuple[str, str], AgentState] = field(default_factory=dict)
     queues: dict[tuple[str, str], list[WaitingEntry]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -313,10 +289,10 @@ class MemoryStore:
         return self._replica.logged_in(tenant, kind, key)
 
     # --- agents ---
-    def _agent(self, tenant: str, user: str) -> AgentRecord:
-        return self._data.agents.get((tenant, user)) or AgentRecord(tenant=tenant, user=user)
+    def _agent(self, tenant: str, user: str) -> AgentState:
+        return self._data.agents.get((tenant, user)) or AgentState(tenant=tenant, user=user)
 
-    def _put(self, rec: AgentRecord) -> AgentRecord:
+    def _put(self, rec: AgentState) -> AgentState:
         self._data.agents[(rec.tenant, rec.user)] = rec
         return rec
 
@@ -326,7 +302,7 @@ class MemoryStore:
 
     async def unpause(self, tenant: str, user: str) -> None:
         # A fresh start: the missed calls that caused an automatic pause are forgiven.
-        self._put(replace(self._agent(tenant, user), paused=False, pause_reason=None, missed_in_row=0))
+        self._put(replace(self._agent(tenant, user), paused=False, pause_reason="", missed_in_row=0))
         self._emit(make_event("unpaused", tenant, self._clock(), user=user))
 
     async def start_wrapup(self, tenant: str, user: str, queue: str, until: float) -> None:
@@ -337,10 +313,10 @@ class MemoryStore:
         self._put(replace(self._agent(tenant, user), wrapup_until=0.0, wrapup_queue=None))
         self._emit(make_event("wrapup_ended", tenant, self._clock(), user=user))
 
-    async def agent(self, tenant: str, user: str) -> AgentRecord:
+    async def agent(self, tenant: str, user: str) -> AgentState:
         return self._agent(tenant, user)
 
-    async def agents(self, tenant: str) -> list[AgentRecord]:
+    async def agents(self, tenant: str) -> list[AgentState]:
         return sorted((r for (t, _), r in self._data.agents.items() if t == tenant), key=lambda r: r.user)
 
     async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool:
@@ -353,11 +329,11 @@ class MemoryStore:
         return True
 
     async def release(self, tenant: str, user: str, call_id: str, outcome: Outcome, now: float,
-                      max_missed: int = 3) -> AgentRecord:
+                      max_missed: int = 3) -> AgentState:
         rec = self._agent(tenant, user)
         if rec.reserved_for != call_id:
             raise ReservationNotHeld(f"{tenant}/{user} is not reserved for call {call_id}")
-        rec = replace(rec, reserved_for=None, reserved_at=None)
+        rec = replace(rec, reserved_for=None, reserved_at=0.0)
         auto_pause = False
         if outcome == "answered":
             rec = replace(rec, missed_in_row=0, calls_taken=rec.calls_taken + 1)
