@@ -57,10 +57,11 @@ class Controller:
         self._presences = presences or {}
         self._background: set[asyncio.Task[Any]] = set()
         self._bind_devices(configs)
-        self.acd = AcdService(self.store, self.tables, self._switch, self.clock)
+        self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
-                             on_route=self.acd.on_route, announcer=self.acd.announce)
+                             on_route=self.acd.on_route, announcer=self.acd.announce,
+                             on_callback_result=self.acd.on_callback_result)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.ami: AMIClient | None = None
         self.scheduler = AsyncIOScheduler(timezone="UTC")

@@ -400,3 +400,33 @@ def test_published_configuration_is_swapped_in_and_a_broken_one_refused(tmp_path
     version, routed, version_after_broken, reached = asyncio.run(main())
     assert (version, routed, reached) == (2, True, True)
     assert version_after_broken == 2
+
+
+def test_callback_keeps_the_place_and_the_agent_is_called_first(tmp_path: Path) -> None:
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, SimCall, list[SimCall], int]:
+        await controller.store.logout("exempel", "eva", "queue", "support")
+        first = await sim.place_call("+46701111111", MAIN_NUMBER, CallScript(keys=["2"]))
+        await asyncio.sleep(0.05)  # David is busy with the first caller now
+        second = await sim.place_call("+46709876543", MAIN_NUMBER,
+                                      CallScript(keys=["2", "0701234567#"], queue_keys=[(10.0, "1")]))
+        await asyncio.wait_for(second.wait(), 30)  # asked for a callback and hung up
+        await asyncio.wait_for(first.wait(), 30)
+        for _ in range(600):
+            backs = [c for c in sim.calls if any(s.value == "callback^0701234567" for s in c.steps)]
+            if backs and backs[0].finished.done() and not controller.acd.callers:
+                break
+            await asyncio.sleep(0.01)
+        david = await controller.store.agent("exempel", "david")
+        return first, second, backs, david.calls_taken
+
+    first, second, backs, taken = run(tmp_path, body, endpoints={
+        "PJSIP/david": Endpoint(answer_after_s=1.0, talk_s=40.0), "trunk": Endpoint(answer_after_s=3.0, talk_s=20.0)})
+    assert first.answered_by == "PJSIP/david"
+    assert [a.split("^")[0] for a in second.actions][-2:] == ["collect", "hangup"]
+    assert "pbx/sv/callback-confirm" in second.actions[-1]
+    assert len(backs) == 1  # made once, not twice
+    back = backs[0]
+    assert back.steps[0].at >= first.steps[-1].at  # after David's first call (and its wrap-up)
+    assert "ANSWER" in back.results
+    assert any(s.details.startswith("callback-result('" + second.uniqueid) for s in back.steps)
+    assert taken == 2

@@ -386,3 +386,24 @@ def test_agent_not_answering_puts_the_caller_back_in_the_queue_keeping_the_place
     back = decide(table, state, missed, TUE_10 + timedelta(minutes=2))
     assert isinstance(back.action, EnterQueue) and back.action.queue == "support"
     assert back.entered == queued.entered and back.target == "queue:support"
+
+
+def test_callback_key_in_the_queue_asks_for_a_number_and_keeps_the_place(table: RoutingTable) -> None:
+    state = everyone_in(table)
+    menu = decide(table, state, Call(MAIN_NUMBER, "+46709876543"), TUE_10)
+    queued = decide(table, state, then(menu, "2", "+46709876543"), TUE_10)
+    pressed = replace(then(queued, "KEY:1", "+46709876543"), entered=queued.entered)
+    ask = decide(table, state, pressed, TUE_10 + timedelta(minutes=2))
+    assert isinstance(ask.action, CollectNumber) and ask.action.default == "+46709876543"
+    assert (ask.target, ask.entered) == ("callback:support", queued.entered)
+    keyed = replace(then(ask, "0701234567", "+46709876543"), entered=ask.entered)
+    done = decide(table, state, keyed, TUE_10 + timedelta(minutes=3))
+    assert isinstance(done.action, Hangup) and done.action.prompts == ("callback-confirm",)
+    assert (done.target, done.entered) == ("callback:support", queued.entered)
+    assert "callback to 0701234567 keeps the place in queue Support" in done.steps
+    # nothing keyed in: the caller's own number; a number that cannot be dialled: back to waiting
+    own = decide(table, state, replace(keyed, result=""), TUE_10)
+    assert "callback to +46709876543 keeps the place in queue Support" in own.steps
+    bad = decide(table, state, replace(keyed, result="12"), TUE_10)
+    assert isinstance(bad.action, EnterQueue) and bad.action.prompts == ("menu-invalid",)
+    assert bad.entered == queued.entered

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from pbx.acd.announce import LastAnnouncement, announcement
 from pbx.acd.dispatch import pick_agent
 from pbx.acd.ewt import CompletionEstimator
-from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue
+from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue, Hangup
 from pbx.state.store import LiveStore, WaitingEntry
 from pbx.tables import TableHolder
 
@@ -29,6 +29,10 @@ class Switch(Protocol):
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1,
                        extra_channel: str | None = None) -> None: ...
 
+    async def originate_and_wait(self, channel: str, *, context: str | None = None, exten: str | None = None,
+                                 variables: Mapping[str, str] = ..., caller_id: str | None = None,
+                                 timeout_ms: int = 30000) -> Any: ...
+
 
 @dataclass
 class _Caller:
@@ -40,6 +44,8 @@ class _Caller:
     skipped: set[str] = field(default_factory=set)  # agents who let this call ring out
     offered_at: float = 0.0
     answered_at: float = 0.0
+    callback: str | None = None  # the number to call back on: the caller hung up keeping the place
+    attempts: int = 0  # callback calls that did not reach the customer
 
 
 class AcdService:
@@ -50,7 +56,7 @@ class AcdService:
 
     def __init__(self, store: LiveStore, tables: TableHolder, switch: Callable[[], Switch | None],
                  clock: Callable[[], datetime], *, ring_s: int = 20, reserve_ttl_s: float = 90.0,
-                 max_missed: int = 3, tick_s: float = 0.2) -> None:
+                 max_missed: int = 3, tick_s: float = 0.2, trunk: str = "trunk", callback_attempts: int = 3) -> None:
         self.store = store
         self.tables = tables
         self.switch = switch
@@ -59,6 +65,9 @@ class AcdService:
         self.reserve_ttl_s = reserve_ttl_s
         self.max_missed = max_missed
         self.tick_s = tick_s
+        self.trunk = trunk
+        self.callback_attempts = callback_attempts
+        self._background: set[asyncio.Task[None]] = set()
         self.callers: dict[str, _Caller] = {}
         self.estimators: dict[tuple[str, str], CompletionEstimator] = {}
         self.last_told: dict[str, LastAnnouncement] = {}
@@ -75,6 +84,8 @@ class AcdService:
         self._ticker = asyncio.create_task(self._tick(), name="acd-dispatch-tick")
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,6 +104,10 @@ class AcdService:
     # --- from the router and the AMI event stream -----------------------------------------
     async def on_route(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
         known = self.callers.get(uniqueid)
+        if decision.target is not None and decision.target.startswith("callback:"):
+            if isinstance(decision.action, Hangup) and decision.tenant is not None:
+                await self._keep_place_for_callback(decision, call, uniqueid, known)
+            return  # still keying in the number: the caller keeps waiting where they are
         if known is not None and known.agent is not None and not known.answered and call.result.upper() in AGENT_MISSED:
             record = await self.store.release(known.tenant, known.agent, uniqueid, "missed", self.now(),
                                               self.max_missed)
@@ -114,6 +129,46 @@ class AcdService:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)  # left the queue (overflow)
             self.callers.pop(uniqueid, None)
 
+    async def _keep_place_for_callback(self, decision: Decision, call: Call, uniqueid: str,
+                                       known: _Caller | None) -> None:
+        """F-12: the caller hung up keeping their place; the request waits in the queue as they did."""
+        assert decision.tenant is not None and decision.target is not None
+        queue = decision.target.partition(":")[2]
+        number = call.result or call.caller
+        await self.store.dequeue(decision.tenant, queue, uniqueid)
+        await self.store.enqueue(decision.tenant, queue, WaitingEntry(uniqueid, number, "", float(decision.entered),
+                                                                      callback=number))
+        keeper = known or _Caller(decision.tenant, queue, "")
+        keeper.callback, keeper.channel = number, ""
+        self.callers[uniqueid] = keeper
+        log.info("callback keeps the place", extra={"event": "acd_callback_requested", "tenant": decision.tenant,
+                                                     "queue": queue, "call": uniqueid, "number": number})
+
+    async def on_callback_result(self, call_id: str, status: str) -> None:
+        """pbx-callback ended: the customer answered (done) or not (try again, up to the limit)."""
+        known = self.callers.get(call_id)
+        if known is None or known.callback is None or known.agent is None:
+            return  # unknown or already settled: a callback is never made twice
+        now = self.now()
+        queue = self.tables.table.tenants[known.tenant].queues.get(known.queue)
+        wrapup = queue.wrapup_s if queue is not None and status == "ANSWER" else 0
+        await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
+        known.agent = None
+        if status == "ANSWER":
+            self.callers.pop(call_id, None)
+            self.connected += 1
+            log.info("callback made", extra={"event": "acd_callback_done", "tenant": known.tenant, "call": call_id})
+            return
+        known.attempts += 1
+        if known.attempts >= self.callback_attempts:
+            self.callers.pop(call_id, None)
+            log.warning("callback failed", extra={"event": "acd_callback_failed", "tenant": known.tenant,
+                                                   "call": call_id, "attempts": known.attempts, "status": status})
+            return
+        # the customer did not answer: try again later, behind the callers waiting now
+        await self.store.enqueue(known.tenant, known.queue, WaitingEntry(call_id, known.callback, "", now,
+                                                                         callback=known.callback))
+
     async def on_dial_end(self, uniqueid: str, status: str) -> None:
         known = self.callers.get(uniqueid)
         if known is not None and known.agent is not None and status == "ANSWER" and not known.answered:
@@ -125,7 +180,10 @@ class AcdService:
             await self.store.release(known.tenant, known.agent, uniqueid, "answered", self.now(), self.max_missed)
 
     async def on_hangup(self, uniqueid: str) -> None:
-        known = self.callers.pop(uniqueid, None)
+        known = self.callers.get(uniqueid)
+        if known is not None and known.callback is not None:
+            return  # hung up after asking for a callback: the request keeps the place
+        self.callers.pop(uniqueid, None)
         self.last_told.pop(uniqueid, None)
         if known is None:
             return
@@ -201,9 +259,41 @@ class AcdService:
                 break
             candidates = [c for c in candidates if c.user != agent.user]
             if await self.store.reserve(tenant, agent.user, entry.call_id, ref, now, self.reserve_ttl_s):
+                if entry.callback is not None:
+                    return self._call_back(switch, tenant, queue_key, entry, agent.user)
                 return await self._connect(switch, tenant, queue_key, entry, agent.user)
         await self.store.enqueue(tenant, queue_key, entry)  # nobody could be reserved: keep the place
         return False
+
+    def _call_back(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry, user: str) -> bool:
+        """The agent's phone rings first (they hear whom they call back), then the customer's."""
+        caller = self.callers.setdefault(entry.call_id, _Caller(tenant, queue_key, "", callback=entry.callback))
+        caller.agent = user
+        task = asyncio.create_task(self._ring_agent_for_callback(switch, tenant, queue_key, entry, user))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return True
+
+    async def _ring_agent_for_callback(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry,
+                                       user: str) -> None:
+        assert entry.callback is not None
+        devices = self.tables.table.tenants[tenant].users[user].devices
+        variables = {"PBX_CALLBACK": entry.callback, "PBX_CALL": entry.call_id, "PBX_TRUNK": self.trunk}
+        try:
+            await switch.originate_and_wait(devices[0], context="pbx-callback", exten="s", variables=variables,
+                                            caller_id=entry.callback, timeout_ms=self.ring_s * 1000)
+        except Exception as exc:  # the agent did not answer (or AMI failed): back in line, keeping the place
+            log.info("agent did not take the callback", extra={"event": "acd_callback_agent_missed", "tenant": tenant,
+                                                               "agent": user, "call": entry.call_id,
+                                                               "error": repr(exc)})
+            await self.store.release(tenant, user, entry.call_id, "missed", self.now(), self.max_missed)
+            caller = self.callers.get(entry.call_id)
+            if caller is not None:
+                caller.agent = None
+                caller.skipped.add(user)
+            await self.store.enqueue(tenant, queue_key, entry)
+            return
+        await self.store.release(tenant, user, entry.call_id, "answered", self.now(), self.max_missed)
 
     async def _connect(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry, user: str) -> bool:
         devices = self.tables.table.tenants[tenant].users[user].devices

@@ -39,7 +39,8 @@ class Router:
                  on_decision: Callable[[Decision, str], None] | None = None,
                  on_recorded: Callable[[str, str, str], None] | None = None,
                  on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
-                 announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None) -> None:
+                 announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None,
+                 on_callback_result: Callable[[str, str], Awaitable[None]] | None = None) -> None:
         self.tables = tables
         self.state = state
         self.clock = clock
@@ -48,6 +49,7 @@ class Router:
         self.on_recorded = on_recorded
         self.on_route = on_route
         self.announcer = announcer
+        self.on_callback_result = on_callback_result
         self._background: set[asyncio.Task[None]] = set()
         self.stats = RouterStats()
 
@@ -59,6 +61,14 @@ class Router:
             args = session.args
             if self.on_recorded is not None and len(args) >= 3:
                 self.on_recorded(args[0], args[1], args[2])
+            return
+        if session.script == "callback-result":
+            # a callback call ended (pbx-callback's h extension): request id and the customer's DIALSTATUS
+            args = session.args
+            if self.on_callback_result is not None and len(args) >= 2:
+                task = asyncio.create_task(self._callback_result(args[0], args[1]))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
             return
         if session.script != "route":
             self.stats.unknown_scripts += 1
@@ -122,6 +132,13 @@ class Router:
                                                   "error": repr(exc)})
             return decision
         return decision._replace(action=decision.action._replace(prompts=prompts))
+
+    async def _callback_result(self, call_id: str, status: str) -> None:
+        assert self.on_callback_result is not None
+        try:
+            await self.on_callback_result(call_id, status)
+        except Exception:
+            log.exception("callback result hook failed", extra={"event": "callback_hook_error", "call": call_id})
 
     async def _after(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
         assert self.on_route is not None

@@ -35,7 +35,7 @@ FOREVER_S = 86400.0  # Dial() or WaitExten() without a timeout
 # Contexts of the generic dialplan. pbx-connect is the simulator's own: a queue caller redirected
 # there is connected to the agent in channel variable PBX_AGENT (see `_pbx_connect`).
 CONTEXTS = ("pbx-inbound", "pbx-step", "pbx-menu", "pbx-dial", "pbx-ring", "pbx-queue", "pbx-voicemail",
-            "pbx-collect", "pbx-hangup", "pbx-connect")
+            "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback")
 
 
 class DialplanHangup(Exception):
@@ -51,7 +51,7 @@ def extension_exists(context: str, exten: str) -> bool:
         return re.fullmatch(r"\+\d.+|\d.+", exten) is not None  # _+X. and _X.
     if context == "pbx-queue":
         return exten in ("s", "t") or re.fullmatch(r"[0-9*#]", exten) is not None
-    if context == "pbx-voicemail":
+    if context in ("pbx-voicemail", "pbx-callback"):
         return exten in ("s", "h")
     return context in CONTEXTS and exten == "s"
 
@@ -113,6 +113,8 @@ class Dialplan:
                 cause = end.cause
             if chan.context == "pbx-voicemail" and chan.vars.get("RECORDED_FILE"):
                 await self._h_recorded(chan, call)
+            if chan.context == "pbx-callback":
+                await self._h_callback(chan, call)
         finally:
             if not chan.gone:
                 self.node.hangup(chan, cause)
@@ -404,6 +406,31 @@ class Dialplan:
         self._set(chan, c, "s", 5, "PBX_RESULT", "RECORDED")
         self._step(call, "result", f"PBX_RESULT=RECORDED ({path}, {spoken:g} s)", value="RECORDED")
         return self._goto_step(chan, c, "s", 6)
+
+    async def _pbx_callback(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        """extensions.conf's pbx-callback: the agent answered the controller's Originate; they hear
+        whom they call back, then the customer is dialled through the trunk."""
+        c = "pbx-callback"
+        number, trunk = chan.vars.get("PBX_CALLBACK", ""), chan.vars.get("PBX_TRUNK", "trunk")
+        await self._answer_app(chan, c, 1)
+        await self._playback(chan, c, "s", 2, "pbx/sv/callback-to")
+        await self._playback(chan, c, "s", 3, "&".join(f"digits/{d}" for d in number if d.isdigit()))
+        self._app(chan, c, "s", 4, "Dial", f"PJSIP/{number}@{trunk},60")
+        self._step(call, "action", f"callback: dial {number}", value=f"callback^{number}")
+        status = await self.dial(chan, call, f"PJSIP/{number}@{trunk}", 60.0)
+        self._step(call, "result", f"DIALSTATUS={status}", value=status)
+        self._app(chan, c, "s", 5, "Hangup")
+        raise DialplanHangup(16)
+
+    async def _h_callback(self, chan: Channel, call: SimCall) -> None:
+        """exten h of pbx-callback: report the customer's DIALSTATUS to the controller."""
+        host, port = self.agi_target()
+        args = [chan.vars.get("PBX_CALL", ""), chan.vars.get("DIALSTATUS", "")]
+        self._app(chan, "pbx-callback", "h", 1, "AGI", f"agi://{host}:{port}/callback-result," + ",".join(args),
+                  dead=True)
+        outcome = await self.agi.run(chan, host, port, "callback-result", args)
+        self._step(call, "agi", f"callback-result({', '.join(repr(a) for a in args)}) -> AGISTATUS={outcome.status}",
+                   tuple(args))
 
     async def _h_recorded(self, chan: Channel, call: SimCall) -> None:
         """exten h of pbx-voicemail: hand a message cut short by a hangup to the controller."""

@@ -453,6 +453,10 @@ class _Step:
                 route = self.table.numbers.get(call.dialled)
                 via = route.via if route is not None else "fixed"
             return self.user(tenant.users[ref], via, phase, call.node, {ref})
+        if kind == "queue" and ref in tenant.queues and result == f"KEY:{tenant.queues[ref].callback_key}":
+            return self.ask_callback_number(tenant.queues[ref])
+        if kind == "callback" and ref in tenant.queues:
+            return self.callback_keeps_place(tenant.queues[ref], node, result)
         if kind == "queue" and ref in tenant.queues and (
                 result == "TICK" or result.startswith("KEY:") or result.upper() in AGENT_MISSED):
             # an agent the caller was connected to (pbx-connect) did not answer: back to waiting,
@@ -481,6 +485,28 @@ class _Step:
                             queue.callback_key)
         return self.done(action, call.node, call.target, 0, call.entered)
 
+    def ask_callback_number(self, queue: QueueConfig) -> Decision:
+        """F-12: the waiting caller pressed the callback key: which number to call back on."""
+        call = self.call
+        self.trace.append(("callback key in queue {}: ask for the number (default {})", queue.name,
+                           call.caller or "none"))
+        action = CollectNumber((), "callback-enter-number", call.caller, queue.key)
+        return self.done(action, call.node, f"callback:{queue.key}", 0, call.entered)
+
+    def callback_keeps_place(self, queue: QueueConfig, node: Node | None, keyed: str) -> Decision:
+        """The number is confirmed: the caller hangs up and keeps their place (same entry time);
+        a number that cannot be called back sends them back to waiting instead."""
+        call = self.call
+        number = keyed or call.caller
+        if not is_callback_number(number):
+            self.trace.append(("{!r} cannot be called back: back to waiting", number))
+            self.prompts.append("menu-invalid")
+            action = EnterQueue(tuple(self.prompts), queue.key, queue.strategy, queue.max_wait_s,
+                                queue.announce_every_s, queue.callback_key)
+            return self.done(action, call.node, f"queue:{queue.key}", 0, call.entered)
+        self.trace.append(("callback to {} keeps the place in queue {}", number, queue.name))
+        return self.done(Hangup(("callback-confirm",)), call.node, f"callback:{queue.key}", 0, call.entered)
+
     def menu_result(self, node: Menu, digits: str) -> Decision:
         nxt = node.choices.get(digits) if digits else None
         if nxt is not None:
@@ -504,6 +530,12 @@ class _Step:
             return self.enter(node.next)
         self.prompts.append("callback-confirm")
         return self.done(Hangup(tuple(self.prompts)), node.key)
+
+
+def is_callback_number(number: str) -> bool:
+    """A number we can dial back: digits, an optional leading +, 6–15 digits long."""
+    digits = number[1:] if number.startswith("+") else number
+    return digits.isdigit() and 6 <= len(digits) <= 15
 
 
 def _ring_targets(user: UserConfig) -> tuple[str, ...]:
