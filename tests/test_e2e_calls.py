@@ -430,3 +430,21 @@ def test_callback_keeps_the_place_and_the_agent_is_called_first(tmp_path: Path) 
     assert "ANSWER" in back.results
     assert any(s.details.startswith("callback-result('" + second.uniqueid) for s in back.steps)
     assert taken == 2
+
+
+def test_callback_asked_for_in_a_menu_is_made_by_an_agent(tmp_path: Path) -> None:
+    from pbx.demo import GOTEBORG_NUMBER
+
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, list[SimCall]]:
+        asked = await call(sim, GOTEBORG_NUMBER, ["2", "0705550123#"])
+        for _ in range(600):
+            backs = [c for c in sim.calls if any(s.value == "callback^0705550123" for s in c.steps)]
+            if backs and backs[0].finished.done() and not controller.acd.callers:
+                break
+            await asyncio.sleep(0.01)
+        return asked, backs
+
+    asked, backs = run(tmp_path, body)
+    assert [a.split("^")[0] for a in asked.actions] == ["menu", "collect", "hangup"]
+    assert len(backs) == 1 and "ANSWER" in backs[0].results
+    assert backs[0].channel.startswith("PJSIP/david")  # longest idle in Support, members' order on a tie

@@ -300,6 +300,7 @@ def test_callback_from_menu_collects_number_then_confirms(table: RoutingTable) -
                                      "0701112233"), TUE_10)
     assert isinstance(done.action, Hangup) and done.action.prompts == ("callback-confirm",)
     assert "callback requested to 0701112233 (queue support)" in done.steps
+    assert done.callback == ("support", "0701112233")  # the contact centre records it (F-10)
 
 
 def test_manual_override_closes_the_switchboard_until_13() -> None:

@@ -104,6 +104,8 @@ class AcdService:
     # --- from the router and the AMI event stream -----------------------------------------
     async def on_route(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
         known = self.callers.get(uniqueid)
+        if decision.callback is not None and decision.tenant is not None and known is None:
+            await self._callback_from_menu(decision.tenant, *decision.callback, uniqueid)
         if decision.target is not None and decision.target.startswith("callback:"):
             if isinstance(decision.action, Hangup) and decision.tenant is not None:
                 await self._keep_place_for_callback(decision, call, uniqueid, known)
@@ -143,6 +145,14 @@ class AcdService:
         self.callers[uniqueid] = keeper
         log.info("callback keeps the place", extra={"event": "acd_callback_requested", "tenant": decision.tenant,
                                                      "queue": queue, "call": uniqueid, "number": number})
+
+    async def _callback_from_menu(self, tenant: str, queue: str, number: str, uniqueid: str) -> None:
+        """F-10: a callback asked for in a menu joins the queue's callback list now."""
+        await self.store.enqueue(tenant, queue, WaitingEntry(uniqueid, number, "", self.now(), callback=number))
+        self.callers[uniqueid] = _Caller(tenant, queue, "", callback=number)
+        log.info("callback requested from a menu", extra={"event": "acd_callback_requested", "tenant": tenant,
+                                                           "queue": queue, "call": uniqueid, "number": number})
+        await self.dispatch_tenant(tenant)
 
     async def on_callback_result(self, call_id: str, status: str) -> None:
         """pbx-callback ended: the customer answered (done) or not (try again, up to the limit)."""

@@ -139,6 +139,7 @@ class Decision(NamedTuple):
     at: datetime
     trace: tuple[TraceStep, ...]
     entered: int = 0
+    callback: tuple[str, str] | None = None  # (queue, number): a callback request to record (F-10)
 
     @property
     def steps(self) -> list[str]:
@@ -159,7 +160,7 @@ MAX_FORWARDS = 5
 class _Step:
     """The working state of one decision; kept small because it lives for a few microseconds."""
 
-    __slots__ = ("call", "flow", "now", "prompts", "state", "table", "tenant", "trace")
+    __slots__ = ("call", "callback", "flow", "now", "prompts", "state", "table", "tenant", "trace")
 
     def __init__(self, table: RoutingTable, state: LiveView, call: Call, now: datetime) -> None:
         self.table = table
@@ -170,6 +171,7 @@ class _Step:
         self.prompts: list[str] = []
         self.tenant: TenantTable | None = None
         self.flow: CompiledFlow | None = None
+        self.callback: tuple[str, str] | None = None
 
     def done(self, action: Action, node: str | None = None, target: str | None = None,
              attempt: int = 0, entered: int | None = None) -> Decision:
@@ -178,6 +180,7 @@ class _Step:
             action, tenant.key if tenant else None, self.flow.key if self.flow else None, node, target,
             attempt, tenant.version if tenant else self.table.version, self.now, tuple(self.trace),
             entered if entered is not None else int(self.now.timestamp()) if type(action) is EnterQueue else 0,
+            self.callback,
         )
 
     # --- entering nodes ------------------------------------------------------------------
@@ -525,7 +528,10 @@ class _Step:
         return self.enter(leave)
 
     def callback_result(self, node: CallbackNode, number: str) -> Decision:
-        self.trace.append(("callback requested to {} (queue {})", number or self.call.caller, node.queue or "-"))
+        number = number or self.call.caller
+        self.trace.append(("callback requested to {} (queue {})", number, node.queue or "-"))
+        if node.queue is not None and is_callback_number(number):
+            self.callback = (node.queue, number)  # the contact centre puts it in the queue's callback list
         if node.next is not None:
             return self.enter(node.next)
         self.prompts.append("callback-confirm")
