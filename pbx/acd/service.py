@@ -136,23 +136,24 @@ class AcdService:
         """F-12: the caller hung up keeping their place; the request waits in the queue as they did."""
         assert decision.tenant is not None and decision.target is not None
         queue = decision.target.partition(":")[2]
-        number = call.result or call.caller
         await self.store.dequeue(decision.tenant, queue, uniqueid)
-        await self.store.enqueue(decision.tenant, queue, WaitingEntry(uniqueid, number, "", float(decision.entered),
-                                                                      callback=number))
-        keeper = known or _Caller(decision.tenant, queue, "")
-        keeper.callback, keeper.channel = number, ""
-        self.callers[uniqueid] = keeper
-        log.info("callback keeps the place", extra={"event": "acd_callback_requested", "tenant": decision.tenant,
-                                                     "queue": queue, "call": uniqueid, "number": number})
+        await self._file_callback(decision.tenant, queue, uniqueid, call.result or call.caller,
+                                  float(decision.entered), known)
 
     async def _callback_from_menu(self, tenant: str, queue: str, number: str, uniqueid: str) -> None:
         """F-10: a callback asked for in a menu joins the queue's callback list now."""
-        await self.store.enqueue(tenant, queue, WaitingEntry(uniqueid, number, "", self.now(), callback=number))
-        self.callers[uniqueid] = _Caller(tenant, queue, "", callback=number)
-        log.info("callback requested from a menu", extra={"event": "acd_callback_requested", "tenant": tenant,
-                                                           "queue": queue, "call": uniqueid, "number": number})
+        await self._file_callback(tenant, queue, uniqueid, number, self.now(), None)
         await self.dispatch_tenant(tenant)
+
+    async def _file_callback(self, tenant: str, queue: str, call_id: str, number: str, joined_at: float,
+                             known: _Caller | None) -> None:
+        """A callback request waits in the queue like a caller who joined at `joined_at`."""
+        await self.store.enqueue(tenant, queue, WaitingEntry(call_id, number, "", joined_at, callback=number))
+        keeper = known or _Caller(tenant, queue, "")
+        keeper.callback, keeper.channel = number, ""
+        self.callers[call_id] = keeper
+        log.info("callback requested", extra={"event": "acd_callback_requested", "tenant": tenant, "queue": queue,
+                                               "call": call_id, "number": number, "joined_at": joined_at})
 
     async def on_callback_result(self, call_id: str, status: str) -> None:
         """pbx-callback ended: the customer answered (done) or not (try again, up to the limit)."""
@@ -160,8 +161,7 @@ class AcdService:
         if known is None or known.callback is None or known.agent is None:
             return  # unknown or already settled: a callback is never made twice
         now = self.now()
-        queue = self.tables.table.tenants[known.tenant].queues.get(known.queue)
-        wrapup = queue.wrapup_s if queue is not None and status == "ANSWER" else 0
+        wrapup = self._wrapup_s(known) if status == "ANSWER" else 0
         await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
         known.agent = None
         if status == "ANSWER":
@@ -177,7 +177,7 @@ class AcdService:
             return
         # the customer did not answer: try again later, behind the callers waiting now
         await self.store.enqueue(known.tenant, known.queue, WaitingEntry(call_id, known.callback, "", now,
-                                                                         callback=known.callback))
+                                                                         callback=known.callback))  # the same request
 
     async def on_dial_end(self, uniqueid: str, status: str) -> None:
         known = self.callers.get(uniqueid)
@@ -203,12 +203,15 @@ class AcdService:
         if known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)
         elif known.answered:
-            queue = self.tables.table.tenants[known.tenant].queues.get(known.queue)
-            wrapup = queue.wrapup_s if queue is not None else 0
+            wrapup = self._wrapup_s(known)
             self.estimators[key] = self.estimators[key].observe(now - known.answered_at + wrapup)
             await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
         else:  # the caller hung up while their agent's phone rang
             await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
+
+    def _wrapup_s(self, caller: _Caller) -> int:
+        queue = self.tables.table.tenants[caller.tenant].queues.get(caller.queue)
+        return queue.wrapup_s if queue is not None else 0
 
     # --- dispatch ----------------------------------------------------------------------------
     async def dispatch_tenant(self, tenant: str) -> int:
