@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
@@ -66,9 +67,7 @@ class Router:
             # a callback call ended (pbx-callback's h extension): request id and the customer's DIALSTATUS
             args = session.args
             if self.on_callback_result is not None and len(args) >= 2:
-                task = asyncio.create_task(self._callback_result(args[0], args[1]))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._spawn(self._callback_result(args[0], args[1]))
             return
         if session.script != "route":
             self.stats.unknown_scripts += 1
@@ -117,9 +116,7 @@ class Router:
                 self.on_decision(decision, uniqueid)
             if self.on_route is not None:
                 # after the answer is on its way: the dialplan must not wait for the contact centre
-                task = asyncio.create_task(self._after(decision, call, uniqueid, session.env.get("agi_channel", "")))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._spawn(self._after(decision, call, uniqueid, session.env.get("agi_channel", "")))
 
     async def _announce(self, decision: Decision, call: Call, uniqueid: str) -> Decision:
         """Position and wait for a waiting caller, from live state; without it (slow or failing
@@ -132,6 +129,12 @@ class Router:
                                                   "error": repr(exc)})
             return decision
         return decision._replace(action=decision.action._replace(prompts=prompts))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after this request's answer; keep a reference so the task is not collected."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _callback_result(self, call_id: str, status: str) -> None:
         assert self.on_callback_result is not None
