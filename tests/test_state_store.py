@@ -490,3 +490,59 @@ def test_concurrent_dispatchers_never_double_book_an_agent_or_a_caller(redis_url
         assert sum(a.calls_taken for a in await store.agents(T)) == CALLERS
 
     backend.run(test)
+
+
+# --- callbacks, seeded logins, wrap-up overrides ----------------------------------------------------
+
+
+def test_callback_requests_change_only_by_compare_and_set(backend: Backend) -> None:
+    from pbx.acd import callback as cbm
+    from pbx.acd.model import CallbackStatus as S
+
+    async def test(store: LiveStore) -> None:
+        sub = await store.subscribe(T)
+        cb = cbm.confirm(cbm.request("c1", T, "sales", "+46701234567", NOW - 100, NOW), NOW)
+        assert await store.save_callback(cb)  # new
+        assert not await store.save_callback(cb)  # a second "new" with the same id is refused
+        assert (await next_event(sub, "callback"))["status"] == "waiting"
+        claimed = cbm.claim(cbm.due(cb, NOW + 1), "anna", NOW + 1)
+        assert await store.save_callback(claimed, expect=[S.WAITING, S.DUE])
+        # a second controller that read the same request still "waiting" loses
+        other = cbm.claim(cbm.due(cb, NOW + 1), "bo", NOW + 1)
+        assert not await store.save_callback(other, expect=[S.WAITING, S.DUE])
+        stored = await store.callback(T, "c1")
+        assert stored == claimed and stored is not None and stored.agent == "anna"
+        assert await store.callback(T, "nope") is None
+        assert await store.callback("other-tenant", "c1") is None
+        cb2 = cbm.confirm(cbm.request("c0", T, "sales", "0812345", NOW - 200, NOW), NOW)
+        assert await store.save_callback(cb2)
+        assert [c.call_id for c in await store.callbacks(T)] == ["c0", "c1"]  # in place order
+        assert await store.callbacks("other-tenant") == []
+        assert T in await store.callback_tenants()
+        await sub.aclose()
+
+    backend.run(test)
+
+
+def test_seed_login_happens_once_so_an_agent_who_logged_out_stays_out(backend: Backend) -> None:
+    async def test(store: LiveStore) -> None:
+        assert await store.seed_login(T, "anna", "queue", "sales")
+        assert store.view().logged_in(T, "queue", "sales") == {"anna"}
+        await store.logout(T, "anna", "queue", "sales")
+        assert not await store.seed_login(T, "anna", "queue", "sales")  # the next start leaves her choice alone
+        assert await store.logged_in(T, "queue", "sales") == frozenset()
+        assert await store.seed_login(T, "anna", "queue", "support")  # a new membership is seeded
+        assert (await store.agent(T, "anna")).logged_in == {"queue:support"}
+
+    backend.run(test)
+
+
+def test_wrapup_override_is_kept_per_agent(backend: Backend) -> None:
+    async def test(store: LiveStore) -> None:
+        await store.set_wrapup_override(T, "anna", 90)
+        assert (await store.agent(T, "anna")).wrapup_override_s == 90
+        assert (await store.agent(T, "bo")).wrapup_override_s is None
+        await store.set_wrapup_override(T, "anna", None)
+        assert (await store.agent(T, "anna")).wrapup_override_s is None
+
+    backend.run(test)

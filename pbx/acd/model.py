@@ -38,6 +38,7 @@ class AgentState:
     calls_taken: int = 0
     missed_in_row: int = 0
     on_call: bool = False
+    wrapup_override_s: float | None = None  # this agent's own wrap-up, set by a team lead (all queues)
 
     def in_wrapup(self, now: float) -> bool:
         return self.wrapup_until > now

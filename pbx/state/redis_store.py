@@ -9,6 +9,8 @@ Key layout (the tenant is a hash tag, so one tenant's keys share a Cluster slot 
   {P}{T}:wait:Q          sorted set of waiting callers: score -priority, member "<joined_at:017.6f>:<call_id>",
                          so equal priorities sort by member: by joined_at, then call_id (exact FIFO, no float mix)
   {P}{T}:waitinfo:Q      hash call_id -> the caller as JSON (with its member, for removal)
+  {P}{T}:cb              hash call_id -> callback request as JSON (F-10/F-12/F-13), changed by compare-and-set
+  {P}{T}:seeded          set of "user|ref" memberships logged in once at first sight (seed_login)
   {P}events:T            pub/sub channel of tenant T's events (JSON)
 Tenant, user and queue keys are the configuration's slugs; they must not contain "{" or "}".
 """
@@ -28,7 +30,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from pbx.acd.model import AgentState
+from pbx.acd.model import AgentState, CallbackRequest, CallbackStatus
 from pbx.routing.model import PresenceEntry
 from pbx.routing.state import LineStatus, LiveView
 from pbx.state.store import (
@@ -41,6 +43,9 @@ from pbx.state.store import (
     ReservationNotHeld,
     Subscription,
     WaitingEntry,
+    callback_event,
+    callback_from_json,
+    callback_to_json,
     make_event,
     membership_ref,
     presence_from_json,
@@ -127,6 +132,27 @@ redis.call('HDEL', KEYS[2], call_id)
 return info
 """
 
+# The status check and the write in one script: of two controllers moving the same request on, one wins.
+SAVE_CALLBACK_LUA = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local status = cjson.decode(old)['status']
+  if not string.find(ARGV[2], ',' .. status .. ',', 1, true) then return 0 end
+elseif ARGV[2] ~= ',' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+"""
+
+SEED_LOGIN_LUA = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+"""
+
 
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
@@ -150,7 +176,7 @@ def _record(tenant: str, user: str, fields: Mapping[str, str], refs: Any) -> Age
         wrapup_until=number("wrapup_until") or 0.0, wrapup_queue=fields.get("wrapup_queue") or None,
         reserved_for=fields.get("reserved_for") or None, reserved_at=number("reserved_at") or 0.0,
         last_call_end=number("last_call_end") or 0.0, calls_taken=int(fields.get("calls_taken") or 0),
-        missed_in_row=int(fields.get("missed_in_row") or 0))
+        missed_in_row=int(fields.get("missed_in_row") or 0), wrapup_override_s=number("wrapup_override"))
 
 
 def _member(entry: WaitingEntry) -> str:
@@ -223,6 +249,8 @@ class RedisStore:
         self._dequeue = client.register_script(DEQUEUE_LUA)
         self._position = client.register_script(POSITION_LUA)
         self._claim_head = client.register_script(CLAIM_HEAD_LUA)
+        self._save_callback = client.register_script(SAVE_CALLBACK_LUA)
+        self._seed_login = client.register_script(SEED_LOGIN_LUA)
 
     # --- keys ---
     def _key(self, tenant: str, *parts: str) -> str:
@@ -318,6 +346,44 @@ class RedisStore:
         await self._agent_fields(tenant, user, ev, "last_call_end", repr(float(now)), "wrapup_until", repr(until),
                                  *(("wrapup_queue", queue) if queue else ()),
                                  delete=() if queue else ["wrapup_queue"])
+
+    async def set_wrapup_override(self, tenant: str, user: str, seconds: float | None) -> None:
+        ev = make_event("wrapup_override", tenant, self._clock(), user=user, seconds=seconds)
+        if seconds is None:
+            await self._agent_fields(tenant, user, ev, delete=["wrapup_override"])
+        else:
+            await self._agent_fields(tenant, user, ev, "wrapup_override", repr(float(seconds)))
+
+    async def seed_login(self, tenant: str, user: str, kind: str, key: str) -> bool:
+        ref = membership_ref(kind, key)
+        ev = make_event("login", tenant, self._clock(), user=user, ref=ref, by=None)
+        done = await self._seed_login(
+            keys=[self._key(tenant, "seeded"), self._in(tenant, user), self._key(tenant, "members", kind, key),
+                  self._key(tenant, "agents")],
+            args=[f"{user}|{ref}", ref, user, self._channel(tenant), json.dumps(ev)])
+        if done:
+            self._replica.apply(ev)
+        return bool(done)
+
+    # --- callback requests ---
+    async def save_callback(self, cb: CallbackRequest, expect: Sequence[CallbackStatus] = ()) -> bool:
+        allowed = "," + "".join(f"{s.value}," for s in expect)
+        return bool(await self._save_callback(keys=[self._key(cb.tenant, "cb")], args=[
+            cb.call_id, allowed, json.dumps(callback_to_json(cb)), self._channel(cb.tenant),
+            json.dumps(callback_event(cb))]))
+
+    async def callback(self, tenant: str, call_id: str) -> CallbackRequest | None:
+        raw = await self._client.hget(self._key(tenant, "cb"), call_id)
+        return callback_from_json(json.loads(raw)) if raw else None
+
+    async def callbacks(self, tenant: str) -> list[CallbackRequest]:
+        raw = await self._client.hvals(self._key(tenant, "cb"))
+        return sorted((callback_from_json(json.loads(r)) for r in raw), key=lambda cb: (cb.joined_at, cb.call_id))
+
+    async def callback_tenants(self) -> list[str]:
+        pattern = _glob_escape(self._prefix) + "{*}:cb"
+        keys = [_s(k) async for k in self._client.scan_iter(match=pattern, count=1000, _type="HASH")]
+        return sorted(k[len(self._prefix) + 1:-len("}:cb")] for k in keys)
 
     async def agent(self, tenant: str, user: str) -> AgentState:
         async with self._client.pipeline(transaction=True) as pipe:

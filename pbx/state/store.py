@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
-from pbx.acd.model import AgentState
+from pbx.acd.model import AgentState, CallbackRequest, CallbackStatus
 from pbx.routing.model import PresenceEntry, PresenceStatus
 from pbx.routing.state import LineStatus, LiveView, StateSnapshot
 
@@ -52,6 +52,27 @@ class WaitingEntry:
 
 def waiting_order(entry: WaitingEntry) -> tuple[int, float, str]:
     return (-entry.priority, entry.joined_at, entry.call_id)
+
+
+def callback_to_json(cb: CallbackRequest) -> dict[str, Any]:
+    return {"call_id": cb.call_id, "tenant": cb.tenant, "queue": cb.queue, "number": cb.number,
+            "joined_at": cb.joined_at, "requested_at": cb.requested_at, "status": cb.status.value,
+            "attempts": cb.attempts, "next_attempt_at": cb.next_attempt_at, "agent": cb.agent,
+            "changed_at": cb.changed_at, "reason": cb.reason}
+
+
+def callback_from_json(data: Mapping[str, Any]) -> CallbackRequest:
+    return CallbackRequest(
+        call_id=str(data["call_id"]), tenant=str(data["tenant"]), queue=str(data["queue"]), number=str(data["number"]),
+        joined_at=float(data["joined_at"]), requested_at=float(data["requested_at"]),
+        status=CallbackStatus(data["status"]), attempts=int(data["attempts"]),
+        next_attempt_at=float(data["next_attempt_at"]), agent=None if data.get("agent") is None else str(data["agent"]),
+        changed_at=float(data["changed_at"]), reason=str(data.get("reason") or ""))
+
+
+def callback_event(cb: CallbackRequest) -> Event:
+    return make_event("callback", cb.tenant, cb.changed_at, call=cb.call_id, queue=cb.queue, status=cb.status.value,
+                      attempts=cb.attempts, agent=cb.agent, reason=cb.reason)
 
 
 # --- presence periods as data (events, Redis) and as spans (the reservation check) ---------------
@@ -199,6 +220,19 @@ class LiveStore(Protocol):
                       max_missed: int = 3) -> AgentState: ...
     async def call_ended(self, tenant: str, user: str, now: float, wrapup_s: float,
                          queue: str | None = None) -> None: ...
+    async def set_wrapup_override(self, tenant: str, user: str, seconds: float | None) -> None: ...
+    async def seed_login(self, tenant: str, user: str, kind: str, key: str) -> bool:
+        """Log in once, the first time this membership is seen; later starts leave the agent's choice alone."""
+        ...
+
+    # callback requests (F-10, F-12, F-13): persisted, changed only by compare-and-set on their status
+    async def save_callback(self, cb: CallbackRequest, expect: Sequence[CallbackStatus] = ()) -> bool:
+        """Write `cb` if the stored request's status is one of `expect` (empty: no request with that id may
+        exist yet). False when another controller changed it first: that is how a callback is never made twice."""
+        ...
+    async def callback(self, tenant: str, call_id: str) -> CallbackRequest | None: ...
+    async def callbacks(self, tenant: str) -> list[CallbackRequest]: ...
+    async def callback_tenants(self) -> list[str]: ...
 
     # waiting callers
     async def enqueue(self, tenant: str, queue: str, caller: WaitingEntry) -> None: ...
@@ -244,6 +278,8 @@ class _QueueSubscription(Subscription):
 class _MemoryTenants:
     agents: dict[tuple[str, str], AgentState] = field(default_factory=dict)
     queues: dict[tuple[str, str], list[WaitingEntry]] = field(default_factory=lambda: defaultdict(list))
+    callbacks: dict[tuple[str, str], CallbackRequest] = field(default_factory=dict)
+    seeded: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 class MemoryStore:
@@ -352,6 +388,37 @@ class MemoryStore:
         self._put(replace(self._agent(tenant, user), last_call_end=now, wrapup_until=now + wrapup_s,
                           wrapup_queue=queue))
         self._emit(make_event("call_ended", tenant, now, user=user, queue=queue, wrapup_until=now + wrapup_s))
+
+    async def set_wrapup_override(self, tenant: str, user: str, seconds: float | None) -> None:
+        self._put(replace(self._agent(tenant, user), wrapup_override_s=seconds))
+        self._emit(make_event("wrapup_override", tenant, self._clock(), user=user, seconds=seconds))
+
+    async def seed_login(self, tenant: str, user: str, kind: str, key: str) -> bool:
+        ref = membership_ref(kind, key)
+        if (tenant, user, ref) in self._data.seeded:
+            return False
+        self._data.seeded.add((tenant, user, ref))
+        self._membership("login", tenant, user, ref, None)
+        return True
+
+    # --- callback requests ---
+    async def save_callback(self, cb: CallbackRequest, expect: Sequence[CallbackStatus] = ()) -> bool:
+        old = self._data.callbacks.get((cb.tenant, cb.call_id))
+        if (old is None and expect) or (old is not None and old.status not in expect):
+            return False
+        self._data.callbacks[(cb.tenant, cb.call_id)] = cb
+        self._emit(callback_event(cb))
+        return True
+
+    async def callback(self, tenant: str, call_id: str) -> CallbackRequest | None:
+        return self._data.callbacks.get((tenant, call_id))
+
+    async def callbacks(self, tenant: str) -> list[CallbackRequest]:
+        return sorted((cb for (t, _), cb in self._data.callbacks.items() if t == tenant),
+                      key=lambda cb: (cb.joined_at, cb.call_id))
+
+    async def callback_tenants(self) -> list[str]:
+        return sorted({t for t, _ in self._data.callbacks})
 
     # --- waiting callers ---
     async def enqueue(self, tenant: str, queue: str, caller: WaitingEntry) -> None:
