@@ -85,11 +85,11 @@ class Controller:
         task.add_done_callback(self._background.discard)
 
     async def _seed_store(self) -> None:
-        # Agents log in and out themselves through the admin API (issue 6); until then every
-        # member of every group and queue starts logged in.
+        # A member is logged in the first time the controller sees the membership; from then on the
+        # agent (or an administrator) logs in and out, and a restart leaves that choice alone.
         for (tenant, kind, key), users in everyone_logged_in(self.tables.table).items():
             for user in users:
-                await self.store.login(tenant, user, kind, key)
+                await self.store.seed_login(tenant, user, kind, key)
         for (tenant, user), entries in self._presences.items():
             await self.store.set_presence(tenant, user, entries)
 
@@ -121,7 +121,7 @@ class Controller:
             self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
                                    coalesce=True)
         self.scheduler.start()
-        self.acd.start()
+        await self.acd.start()
         await self._start_http()
         log.info("controller up", extra={"event": "up", "agi_port": self.agi.port, "ami": f"{host}:{port}",
                                          "http_port": self.http_port, "simulated": self.sim is not None})

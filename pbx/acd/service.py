@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pbx.acd import callback as cbm
+from pbx.acd.agents import wrapup_seconds
 from pbx.acd.announce import LastAnnouncement, announcement
 from pbx.acd.dispatch import pick_agent
 from pbx.acd.ewt import CompletionEstimator
+from pbx.acd.model import CallbackRequest
+from pbx.acd.model import CallbackStatus as CS
 from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue, Hangup
-from pbx.state.store import LiveStore, WaitingEntry
+from pbx.state.store import LiveStore, ReservationNotHeld, WaitingEntry
 from pbx.tables import TableHolder
 
 log = logging.getLogger("pbx.acd")
@@ -32,6 +36,15 @@ class Switch(Protocol):
     async def originate_and_wait(self, channel: str, *, context: str | None = None, exten: str | None = None,
                                  variables: Mapping[str, str] = ..., caller_id: str | None = None,
                                  timeout_ms: int = 30000) -> Any: ...
+
+
+DEFAULT_RETRY = cbm.RetryPolicy(max_attempts=3, interval_s=300)
+IN_LINE = (CS.WAITING, CS.DUE, CS.RETRY_DUE)  # a callback request holding a place in its queue
+
+
+def _callback_entry(cb: CallbackRequest) -> WaitingEntry:
+    """A callback request's place in the queue: where its caller was (F-12) or when it was asked for (F-10)."""
+    return WaitingEntry(cb.call_id, cb.number, "", cb.joined_at, callback=cb.number)
 
 
 @dataclass
@@ -56,7 +69,9 @@ class AcdService:
 
     def __init__(self, store: LiveStore, tables: TableHolder, switch: Callable[[], Switch | None],
                  clock: Callable[[], datetime], *, ring_s: int = 20, reserve_ttl_s: float = 90.0,
-                 max_missed: int = 3, tick_s: float = 0.2, trunk: str = "trunk", callback_attempts: int = 3) -> None:
+                 max_missed: int = 3, tick_s: float = 0.2, trunk: str = "trunk",
+                 retry: cbm.RetryPolicy = DEFAULT_RETRY, rescan_s: float = 30.0,
+                 on_callback_filed: Callable[[CallbackRequest, str], Awaitable[None]] | None = None) -> None:
         self.store = store
         self.tables = tables
         self.switch = switch
@@ -66,7 +81,12 @@ class AcdService:
         self.max_missed = max_missed
         self.tick_s = tick_s
         self.trunk = trunk
-        self.callback_attempts = callback_attempts
+        self.retry = retry
+        self.rescan_s = rescan_s
+        self.on_callback_filed = on_callback_filed
+        self.scheduled: dict[tuple[str, str], float] = {}  # (tenant, call) -> when its retry is due
+        self.held: dict[tuple[str, str], float] = {}  # claimed callbacks to give back if their agent call never ends
+        self._rescanned_at = 0.0
         self._background: set[asyncio.Task[None]] = set()
         self.callers: dict[str, _Caller] = {}
         self.estimators: dict[tuple[str, str], CompletionEstimator] = {}
@@ -80,8 +100,14 @@ class AcdService:
         return self.clock().timestamp()
 
     # --- life cycle ----------------------------------------------------------------------
-    def start(self) -> None:
+    async def start(self) -> None:
+        await self.recover_callbacks()
         self._ticker = asyncio.create_task(self._tick(), name="acd-dispatch-tick")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
         for task in list(self._background):
@@ -95,6 +121,10 @@ class AcdService:
         """Wrap-ups end and reservations lapse with time, not with events: look again regularly."""
         while True:
             await asyncio.sleep(self.tick_s)
+            try:
+                await self._callbacks_due()
+            except Exception:
+                log.exception("callback timers failed", extra={"event": "acd_callback_timer_error"})
             for tenant in {c.tenant for c in self.callers.values() if c.agent is None}:
                 try:
                     await self.dispatch_tenant(tenant)
@@ -138,46 +168,139 @@ class AcdService:
         queue = decision.target.partition(":")[2]
         await self.store.dequeue(decision.tenant, queue, uniqueid)
         await self._file_callback(decision.tenant, queue, uniqueid, call.result or call.caller,
-                                  float(decision.entered), known)
+                                  float(decision.entered), known, "queue")
 
     async def _callback_from_menu(self, tenant: str, queue: str, number: str, uniqueid: str) -> None:
-        """F-10: a callback asked for in a menu joins the queue's callback list now."""
-        await self._file_callback(tenant, queue, uniqueid, number, self.now(), None)
-        await self.dispatch_tenant(tenant)
+        """F-10: a callback asked for in a menu joins the queue's callback list now, and is sent on."""
+        if await self._file_callback(tenant, queue, uniqueid, number, self.now(), None, "menu"):
+            await self.dispatch_tenant(tenant)
 
     async def _file_callback(self, tenant: str, queue: str, call_id: str, number: str, joined_at: float,
-                             known: _Caller | None) -> None:
-        """A callback request waits in the queue like a caller who joined at `joined_at`."""
-        await self.store.enqueue(tenant, queue, WaitingEntry(call_id, number, "", joined_at, callback=number))
+                             known: _Caller | None, source: str) -> bool:
+        """A callback request, persisted, waits in the queue like a caller who joined at `joined_at`."""
+        now = self.now()
+        try:
+            cb = cbm.confirm(cbm.request(call_id, tenant, queue, number, joined_at, now), now)
+        except ValueError as exc:  # the router checked the number already; a bad one is refused, not filed
+            log.warning("callback refused", extra={"event": "acd_callback_refused", "tenant": tenant,
+                                                   "call": call_id, "error": str(exc)})
+            return False
+        if not await self.store.save_callback(cb):
+            return False  # this request is filed already (a repeated request): never twice
         keeper = known or _Caller(tenant, queue, "")
         keeper.callback, keeper.channel = number, ""
         self.callers[call_id] = keeper
+        await self.store.enqueue(tenant, queue, _callback_entry(cb))
         log.info("callback requested", extra={"event": "acd_callback_requested", "tenant": tenant, "queue": queue,
-                                               "call": call_id, "number": number, "joined_at": joined_at})
+                                               "call": call_id, "number": number, "joined_at": joined_at,
+                                               "source": source})
+        if self.on_callback_filed is not None:
+            self._spawn(self._notify_filed(cb, source))
+        return True
 
-    async def on_callback_result(self, call_id: str, status: str) -> None:
-        """pbx-callback ended: the customer answered (done) or not (try again, up to the limit)."""
-        known = self.callers.get(call_id)
-        if known is None or known.callback is None or known.agent is None:
-            return  # unknown or already settled: a callback is never made twice
+    async def _notify_filed(self, cb: CallbackRequest, source: str) -> None:
+        assert self.on_callback_filed is not None
+        try:
+            await self.on_callback_filed(cb, source)
+        except Exception:
+            log.exception("callback notification failed", extra={"event": "acd_callback_notify_error",
+                                                                  "tenant": cb.tenant, "call": cb.call_id})
+
+    async def on_callback_result(self, ref: str, status: str) -> None:
+        """pbx-callback ended (`ref` is "tenant/call"): the customer answered (done) or not (a retry after
+        the policy's interval, or failed when the attempts are used up). Read from the store, so the
+        controller that dialled need not be the one that hears the result (it may have restarted)."""
+        tenant, _, call_id = ref.partition("/")
+        cb = await self.store.callback(tenant, call_id)
+        if cb is None:
+            log.warning("result for an unknown callback", extra={"event": "acd_callback_unknown", "ref": ref})
+            return
+        was = cb.status
         now = self.now()
-        wrapup = self._wrapup_s(known) if status == "ANSWER" else 0
-        await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
-        known.agent = None
+        if cb.status is CS.AGENT_CALLED:  # the result overtook our own note that the customer is dialled
+            cb = cbm.customer_dialled(cb, now)
+        if cb.status is not CS.CUSTOMER_DIALLED or cb.agent is None:
+            return  # settled already: a result is applied once
+        agent = cb.agent
         if status == "ANSWER":
-            self.callers.pop(call_id, None)
+            new = cbm.completed(cbm.customer_answered(cb, now), now)
+        else:
+            new = cbm.customer_no_answer(cb, now, self.retry)
+        if not await self.store.save_callback(new, [was]):
+            return  # another controller applied this result first
+        wrapup = await self._wrapup_s(tenant, cb.queue, agent) if status == "ANSWER" else 0
+        await self.store.call_ended(tenant, agent, now, wrapup, cb.queue)
+        caller = self.callers.get(call_id)
+        if caller is not None:
+            caller.agent = None
+        if new.status is CS.RETRY_SCHEDULED:
+            self.scheduled[(tenant, call_id)] = new.next_attempt_at
+            log.info("callback not answered, retry later", extra={
+                "event": "acd_callback_retry", "tenant": tenant, "call": call_id, "attempts": new.attempts,
+                "status": status, "next_attempt_at": new.next_attempt_at})
+            return
+        self.callers.pop(call_id, None)
+        if new.status is CS.DONE:
             self.connected += 1
-            log.info("callback made", extra={"event": "acd_callback_done", "tenant": known.tenant, "call": call_id})
+            log.info("callback made", extra={"event": "acd_callback_done", "tenant": tenant, "call": call_id,
+                                              "agent": agent, "attempts": new.attempts})
+        else:
+            log.warning("callback failed", extra={"event": "acd_callback_failed", "tenant": tenant, "call": call_id,
+                                                   "attempts": new.attempts, "status": status})
+
+    # --- callbacks that wait for a time: retries, restarts --------------------------------------
+    async def recover_callbacks(self) -> None:
+        """Pick up persisted requests (at start, and now and then for another instance that stopped):
+        retries get their timers; requests held by an agent longer than a call can ring are given back."""
+        self._rescanned_at = self.now()
+        for tenant in await self.store.callback_tenants():
+            for cb in await self.store.callbacks(tenant):
+                if cb.status is CS.RETRY_SCHEDULED:
+                    self.scheduled[(tenant, cb.call_id)] = cb.next_attempt_at
+                elif cb.status in (CS.AGENT_RESERVED, CS.AGENT_CALLED):
+                    self.held[(tenant, cb.call_id)] = cb.changed_at + self.reserve_ttl_s + self.ring_s
+
+    async def _callbacks_due(self) -> None:
+        now = self.now()
+        if now - self._rescanned_at >= self.rescan_s:
+            await self.recover_callbacks()
+        for key, at in sorted(self.scheduled.items(), key=lambda kv: kv[1]):
+            if at <= now:
+                del self.scheduled[key]
+                await self._retry_due(*key, now)
+        for key, at in list(self.held.items()):
+            if at <= now:
+                del self.held[key]
+                await self._give_back_if_stuck(*key, now)
+
+    async def _retry_due(self, tenant: str, call_id: str, now: float) -> None:
+        cb = await self.store.callback(tenant, call_id)
+        if cb is None or cb.status is not CS.RETRY_SCHEDULED:
             return
-        known.attempts += 1
-        if known.attempts >= self.callback_attempts:
-            self.callers.pop(call_id, None)
-            log.warning("callback failed", extra={"event": "acd_callback_failed", "tenant": known.tenant,
-                                                   "call": call_id, "attempts": known.attempts, "status": status})
+        if cb.next_attempt_at > now:
+            self.scheduled[(tenant, call_id)] = cb.next_attempt_at
             return
-        # the customer did not answer: try again later, behind the callers waiting now
-        await self.store.enqueue(known.tenant, known.queue, WaitingEntry(call_id, known.callback, "", now,
-                                                                         callback=known.callback))  # the same request
+        ready = cbm.due(cb, now)
+        if await self.store.save_callback(ready, [CS.RETRY_SCHEDULED]):
+            # back in line at its original place: the customer has waited already
+            await self.store.enqueue(tenant, cb.queue, _callback_entry(ready))
+            await self.dispatch_tenant(tenant)
+
+    async def _give_back_if_stuck(self, tenant: str, call_id: str, now: float) -> None:
+        """A request claimed by a controller that stopped before the agent's phone answered."""
+        cb = await self.store.callback(tenant, call_id)
+        if cb is None or cb.status not in (CS.AGENT_RESERVED, CS.AGENT_CALLED) or cb.agent is None:
+            return
+        if now < cb.changed_at + self.reserve_ttl_s + self.ring_s:
+            self.held[(tenant, call_id)] = cb.changed_at + self.reserve_ttl_s + self.ring_s
+            return
+        back = cbm.agent_missed(cb, now)
+        if await self.store.save_callback(back, [cb.status]):
+            with contextlib.suppress(ReservationNotHeld):
+                await self.store.release(tenant, cb.agent, call_id, "cancelled", now, self.max_missed)
+            await self.store.enqueue(tenant, cb.queue, _callback_entry(back))
+            log.warning("callback given back: its agent call never completed", extra={
+                "event": "acd_callback_recovered", "tenant": tenant, "call": call_id, "agent": cb.agent})
 
     async def on_dial_end(self, uniqueid: str, status: str) -> None:
         known = self.callers.get(uniqueid)
@@ -203,15 +326,19 @@ class AcdService:
         if known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)
         elif known.answered:
-            wrapup = self._wrapup_s(known)
+            wrapup = await self._wrapup_s(known.tenant, known.queue, known.agent)
             self.estimators[key] = self.estimators[key].observe(now - known.answered_at + wrapup)
             await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
         else:  # the caller hung up while their agent's phone rang
             await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
 
-    def _wrapup_s(self, caller: _Caller) -> int:
-        queue = self.tables.table.tenants[caller.tenant].queues.get(caller.queue)
-        return queue.wrapup_s if queue is not None else 0
+    async def _wrapup_s(self, tenant: str, queue_key: str, user: str) -> float:
+        """The queue's wrap-up, or the agent's own when a team lead set one."""
+        agent = await self.store.agent(tenant, user)
+        if agent.wrapup_override_s is not None:
+            return max(0.0, agent.wrapup_override_s)
+        queue = self.tables.table.tenants[tenant].queues.get(queue_key)
+        return wrapup_seconds(queue.wrapup_s if queue is not None else 0, user, queue_key)
 
     # --- dispatch ----------------------------------------------------------------------------
     async def dispatch_tenant(self, tenant: str) -> int:
@@ -262,6 +389,13 @@ class AcdService:
         entry = await self.store.claim_head(tenant, queue_key)
         if entry is None:
             return False
+        request = None
+        if entry.callback is not None:
+            request = await self.store.callback(tenant, entry.call_id)
+            if request is None or request.status not in IN_LINE:
+                log.info("settled callback dropped from the queue", extra={
+                    "event": "acd_callback_stale", "tenant": tenant, "call": entry.call_id})
+                return True  # not a caller any more; look at the next one
         known = self.callers.get(entry.call_id)
         fresh = [c for c in candidates if known is None or c.user not in known.skipped]
         # an agent who let this call ring out is skipped for it, unless nobody else is free
@@ -272,41 +406,59 @@ class AcdService:
                 break
             candidates = [c for c in candidates if c.user != agent.user]
             if await self.store.reserve(tenant, agent.user, entry.call_id, ref, now, self.reserve_ttl_s):
-                if entry.callback is not None:
-                    return self._call_back(switch, tenant, queue_key, entry, agent.user)
+                if request is not None:
+                    return await self._call_back(switch, request, entry, agent.user)
                 return await self._connect(switch, tenant, queue_key, entry, agent.user)
         await self.store.enqueue(tenant, queue_key, entry)  # nobody could be reserved: keep the place
         return False
 
-    def _call_back(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry, user: str) -> bool:
+    async def _call_back(self, switch: Switch, request: CallbackRequest, entry: WaitingEntry, user: str) -> bool:
         """The agent's phone rings first (they hear whom they call back), then the customer's."""
-        caller = self.callers.setdefault(entry.call_id, _Caller(tenant, queue_key, "", callback=entry.callback))
+        now = self.now()
+        ready = cbm.due(request, now) if request.status is CS.WAITING else request
+        claimed = cbm.claim(ready, user, now)
+        if not await self.store.save_callback(claimed, [request.status]):
+            # another controller took it between our read and our claim: it is theirs
+            await self.store.release(request.tenant, user, request.call_id, "cancelled", now, self.max_missed)
+            return True
+        caller = self.callers.setdefault(request.call_id, _Caller(request.tenant, request.queue, "",
+                                                                  callback=request.number))
         caller.agent = user
-        task = asyncio.create_task(self._ring_agent_for_callback(switch, tenant, queue_key, entry, user))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(self._ring_agent_for_callback(switch, claimed, entry, user))
         return True
 
-    async def _ring_agent_for_callback(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry,
+    async def _ring_agent_for_callback(self, switch: Switch, cb: CallbackRequest, entry: WaitingEntry,
                                        user: str) -> None:
-        assert entry.callback is not None
+        tenant = cb.tenant
+        called = cbm.agent_called(cb, self.now())
+        if not await self.store.save_callback(called, [CS.AGENT_RESERVED]):
+            return
         devices = self.tables.table.tenants[tenant].users[user].devices
-        variables = {"PBX_CALLBACK": entry.callback, "PBX_CALL": entry.call_id, "PBX_TRUNK": self.trunk}
+        variables = {"PBX_CALLBACK": cb.number, "PBX_CALL": f"{tenant}/{cb.call_id}", "PBX_TRUNK": self.trunk}
         try:
             await switch.originate_and_wait(devices[0], context="pbx-callback", exten="s", variables=variables,
-                                            caller_id=entry.callback, timeout_ms=self.ring_s * 1000)
+                                            caller_id=cb.number, timeout_ms=self.ring_s * 1000)
         except Exception as exc:  # the agent did not answer (or AMI failed): back in line, keeping the place
             log.info("agent did not take the callback", extra={"event": "acd_callback_agent_missed", "tenant": tenant,
-                                                               "agent": user, "call": entry.call_id,
+                                                               "agent": user, "call": cb.call_id,
                                                                "error": repr(exc)})
-            await self.store.release(tenant, user, entry.call_id, "missed", self.now(), self.max_missed)
-            caller = self.callers.get(entry.call_id)
+            now = self.now()
+            back = cbm.agent_missed(called, now)
+            if not await self.store.save_callback(back, [CS.AGENT_CALLED]):
+                return
+            with contextlib.suppress(ReservationNotHeld):
+                await self.store.release(tenant, user, cb.call_id, "missed", now, self.max_missed)
+            caller = self.callers.get(cb.call_id)
             if caller is not None:
                 caller.agent = None
                 caller.skipped.add(user)
-            await self.store.enqueue(tenant, queue_key, entry)
+            await self.store.enqueue(tenant, cb.queue, _callback_entry(back))
             return
-        await self.store.release(tenant, user, entry.call_id, "answered", self.now(), self.max_missed)
+        now = self.now()
+        # the agent answered and hears whom they call back; the dialplan dials the customer next
+        await self.store.save_callback(cbm.customer_dialled(called, now), [CS.AGENT_CALLED])
+        with contextlib.suppress(ReservationNotHeld):
+            await self.store.release(tenant, user, cb.call_id, "answered", now, self.max_missed)
 
     async def _connect(self, switch: Switch, tenant: str, queue_key: str, entry: WaitingEntry, user: str) -> bool:
         devices = self.tables.table.tenants[tenant].users[user].devices
