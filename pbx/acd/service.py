@@ -19,7 +19,7 @@ from pbx.acd.ewt import CompletionEstimator
 from pbx.acd.model import CallbackRequest
 from pbx.acd.model import CallbackStatus as CS
 from pbx.routing.engine import AGENT_MISSED, Call, Decision, EnterQueue, Hangup
-from pbx.state.store import LiveStore, ReservationNotHeld, WaitingEntry
+from pbx.state.store import LiveStore, ReservationNotHeld, WaitingEntry, make_event
 from pbx.tables import TableHolder
 
 log = logging.getLogger("pbx.acd")
@@ -45,6 +45,14 @@ IN_LINE = (CS.WAITING, CS.DUE, CS.RETRY_DUE)  # a callback request holding a pla
 def _callback_entry(cb: CallbackRequest) -> WaitingEntry:
     """A callback request's place in the queue: where its caller was (F-12) or when it was asked for (F-10)."""
     return WaitingEntry(cb.call_id, cb.number, "", cb.joined_at, callback=cb.number)
+
+
+class AgentError(ValueError):
+    """An agent action that cannot be done; `code` is stable for the API and feature codes to map to a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -87,6 +95,7 @@ class AcdService:
         self.scheduled: dict[tuple[str, str], float] = {}  # (tenant, call) -> when its retry is due
         self.held: dict[tuple[str, str], float] = {}  # claimed callbacks to give back if their agent call never ends
         self._rescanned_at = 0.0
+        self.wrapups: dict[tuple[str, str], float] = {}  # (tenant, agent) -> end of the wrap-up this instance started
         self._background: set[asyncio.Task[None]] = set()
         self.callers: dict[str, _Caller] = {}
         self.estimators: dict[tuple[str, str], CompletionEstimator] = {}
@@ -123,13 +132,85 @@ class AcdService:
             await asyncio.sleep(self.tick_s)
             try:
                 await self._callbacks_due()
+                await self._wrapups_over()
             except Exception:
-                log.exception("callback timers failed", extra={"event": "acd_callback_timer_error"})
+                log.exception("timers failed", extra={"event": "acd_timer_error"})
             for tenant in {c.tenant for c in self.callers.values() if c.agent is None}:
                 try:
                     await self.dispatch_tenant(tenant)
                 except Exception:
                     log.exception("dispatch failed", extra={"event": "acd_dispatch_error", "tenant": tenant})
+
+    # --- what agents (or their administrators) do: feature codes and the admin API call these -------
+    def memberships(self, tenant: str, user: str) -> tuple[str, ...]:
+        """Every "queue:KEY"/"group:KEY" the configuration makes `user` a member of."""
+        table = self.tables.table.tenants.get(tenant)
+        if table is None:
+            raise AgentError("unknown-tenant", f"no tenant {tenant!r}")
+        if user not in table.users:
+            raise AgentError("unknown-user", f"no user {user!r} in tenant {tenant!r}")
+        refs = [f"queue:{q.key}" for q in table.queues.values() if user in q.members]
+        refs += [f"group:{g.key}" for g in table.groups.values() if any(m.user == user for m in g.members)]
+        return tuple(refs)
+
+    def _chosen(self, tenant: str, user: str, member: str | None) -> tuple[str, ...]:
+        refs = self.memberships(tenant, user)
+        if member is None:
+            return refs
+        if member not in refs:
+            raise AgentError("not-a-member", f"{user!r} is not a member of {member!r}")
+        return (member,)
+
+    async def agent_login(self, tenant: str, user: str, member: str | None = None, by: str | None = None
+                          ) -> tuple[str, ...]:
+        """Log in to one queue/group ("queue:KEY") or to all of the agent's; returns what they are logged in to."""
+        current = (await self.store.agent(tenant, user)).logged_in
+        for ref in self._chosen(tenant, user, member):
+            if ref not in current:  # logging in again changes nothing and says nothing
+                kind, _, key = ref.partition(":")
+                await self.store.login(tenant, user, kind, key, by=by)
+        await self.dispatch_tenant(tenant)
+        return tuple(sorted((await self.store.agent(tenant, user)).logged_in))
+
+    async def agent_logout(self, tenant: str, user: str, member: str | None = None, by: str | None = None
+                           ) -> tuple[str, ...]:
+        """Log out of one or all; a call in progress is not touched (its wrap-up still runs)."""
+        current = (await self.store.agent(tenant, user)).logged_in
+        for ref in self._chosen(tenant, user, member):
+            if ref in current:
+                kind, _, key = ref.partition(":")
+                await self.store.logout(tenant, user, kind, key, by=by)
+        return tuple(sorted((await self.store.agent(tenant, user)).logged_in))
+
+    async def agent_pause(self, tenant: str, user: str, reason: str, by: str | None = None) -> None:
+        self.memberships(tenant, user)
+        reason = reason.strip()
+        if not reason or len(reason) > 64 or not reason.isprintable():
+            raise AgentError("bad-reason", "a pause needs a reason of 1–64 printable characters")
+        await self.store.pause(tenant, user, reason, by=by)
+
+    async def agent_unpause(self, tenant: str, user: str, by: str | None = None) -> None:
+        self.memberships(tenant, user)
+        if (await self.store.agent(tenant, user)).paused:
+            await self.store.unpause(tenant, user, by=by)
+            await self.dispatch_tenant(tenant)
+
+    async def end_wrapup(self, tenant: str, user: str, by: str | None = None) -> bool:
+        """The agent is ready before their wrap-up time is up: end it now and offer them the next call."""
+        self.memberships(tenant, user)
+        if not (await self.store.agent(tenant, user)).in_wrapup(self.now()):
+            return False
+        await self.store.end_wrapup(tenant, user, by=by)
+        self.wrapups.pop((tenant, user), None)
+        await self.dispatch_tenant(tenant)
+        return True
+
+    async def set_wrapup(self, tenant: str, user: str, seconds: float | None, by: str | None = None) -> None:
+        """A team lead's per-agent wrap-up (every queue), or None to use each queue's own."""
+        self.memberships(tenant, user)
+        if seconds is not None and not 0 <= seconds <= 3600:
+            raise AgentError("bad-wrapup", "wrap-up must be between 0 and 3600 seconds")
+        await self.store.set_wrapup_override(tenant, user, seconds)
 
     # --- from the router and the AMI event stream -----------------------------------------
     async def on_route(self, decision: Decision, call: Call, uniqueid: str, channel: str) -> None:
@@ -149,6 +230,17 @@ class AcdService:
             known.skipped.add(known.agent)
             known.agent = None
         action = decision.action
+        if (isinstance(action, EnterQueue) and known is not None and known.answered and known.agent is not None
+                and decision.tenant == known.tenant):
+            # transferred by its agent into a queue: the agent's call ended (their wrap-up runs), the caller
+            # waits anew in the queue it was sent to
+            self._observe_end(known)
+            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True)
+            log.info("caller transferred into a queue", extra={"event": "acd_transferred", "tenant": known.tenant,
+                                                               "agent": known.agent, "call": uniqueid,
+                                                               "from_queue": known.queue, "queue": action.queue})
+            self.callers.pop(uniqueid, None)
+            known = None
         if isinstance(action, EnterQueue) and decision.tenant is not None:
             if known is None or known.agent is None:
                 if known is None or call.result.upper() in AGENT_MISSED:
@@ -228,8 +320,7 @@ class AcdService:
             new = cbm.customer_no_answer(cb, now, self.retry)
         if not await self.store.save_callback(new, [was]):
             return  # another controller applied this result first
-        wrapup = await self._wrapup_s(tenant, cb.queue, agent) if status == "ANSWER" else 0
-        await self.store.call_ended(tenant, agent, now, wrapup, cb.queue)
+        await self._agent_call_ended(tenant, agent, cb.queue, answered=status == "ANSWER")
         caller = self.callers.get(call_id)
         if caller is not None:
             caller.agent = None
@@ -320,17 +411,50 @@ class AcdService:
         self.last_told.pop(uniqueid, None)
         if known is None:
             return
-        now = self.now()
-        key = (known.tenant, known.queue)
-        self.estimators[key] = self._estimator(key).observe_outcome(abandoned=not known.answered)
+        self._observe_end(known)
         if known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)
         elif known.answered:
-            wrapup = await self._wrapup_s(known.tenant, known.queue, known.agent)
-            self.estimators[key] = self.estimators[key].observe(now - known.answered_at + wrapup)
-            await self.store.call_ended(known.tenant, known.agent, now, wrapup, known.queue)
+            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True)
         else:  # the caller hung up while their agent's phone rang
-            await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", now, self.max_missed)
+            await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", self.now(), self.max_missed)
+
+    def _observe_end(self, known: _Caller) -> None:
+        """Teach the queue's wait estimator how this call went (abandoned, or its handle time)."""
+        key = (known.tenant, known.queue)
+        estimator = self._estimator(key).observe_outcome(abandoned=not known.answered)
+        if known.answered:
+            wrapup = self.tables.table.tenants[known.tenant].queues.get(known.queue)
+            estimator = estimator.observe(self.now() - known.answered_at + (wrapup.wrapup_s if wrapup else 0))
+        self.estimators[key] = estimator
+
+    async def _agent_call_ended(self, tenant: str, user: str, queue: str, *, answered: bool) -> None:
+        """The agent's ACD call is over: wrap-up starts (an event says so, and another when it ends). A wrap-up
+        already running (e.g. from the call they transferred on) is neither reset nor moved to this queue."""
+        now = self.now()
+        agent = await self.store.agent(tenant, user)
+        wrapup = await self._wrapup_s(tenant, queue, user) if answered else 0.0
+        origin = queue
+        if agent.in_wrapup(now):
+            wrapup, origin = agent.wrapup_until - now, agent.wrapup_queue or queue
+        await self.store.call_ended(tenant, user, now, wrapup, origin)
+        if wrapup > 0 and not agent.in_wrapup(now):
+            await self.store.publish(tenant, make_event("wrapup_started", tenant, now, user=user, queue=origin,
+                                                        until=now + wrapup))
+            self.wrapups[(tenant, user)] = now + wrapup
+
+    async def _wrapups_over(self) -> None:
+        """Wrap-up ends with time, not with an event from Asterisk: say so, and offer the agent the next call."""
+        now = self.now()
+        for (tenant, user), until in list(self.wrapups.items()):
+            if until > now:
+                continue
+            del self.wrapups[(tenant, user)]
+            agent = await self.store.agent(tenant, user)
+            if agent.wrapup_until != until:
+                continue  # ended early (its own event went out) or extended
+            await self.store.publish(tenant, make_event("wrapup_ended", tenant, now, user=user,
+                                                        queue=agent.wrapup_queue, reason="elapsed"))
 
     async def _wrapup_s(self, tenant: str, queue_key: str, user: str) -> float:
         """The queue's wrap-up, or the agent's own when a team lead set one."""

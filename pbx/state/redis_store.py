@@ -323,22 +323,23 @@ class RedisStore:
             commands.append(("HDEL", [self._user(tenant, user), *delete]))
         await self._write(tenant, ev, *commands)
 
-    async def pause(self, tenant: str, user: str, reason: str) -> None:
-        await self._agent_fields(tenant, user, make_event("paused", tenant, self._clock(), user=user, reason=reason),
-                                 "paused", "1", "pause_reason", reason)
+    async def pause(self, tenant: str, user: str, reason: str, by: str | None = None) -> None:
+        ev = make_event("paused", tenant, self._clock(), user=user, reason=reason, by=by)
+        await self._agent_fields(tenant, user, ev, "paused", "1", "pause_reason", reason)
 
-    async def unpause(self, tenant: str, user: str) -> None:
+    async def unpause(self, tenant: str, user: str, by: str | None = None) -> None:
         # A fresh start: the missed calls that caused an automatic pause are forgiven.
-        await self._agent_fields(tenant, user, make_event("unpaused", tenant, self._clock(), user=user),
+        await self._agent_fields(tenant, user, make_event("unpaused", tenant, self._clock(), user=user, by=by),
                                  "paused", "0", "missed_in_row", "0", delete=["pause_reason"])
 
     async def start_wrapup(self, tenant: str, user: str, queue: str, until: float) -> None:
         ev = make_event("wrapup_started", tenant, self._clock(), user=user, queue=queue, until=until)
         await self._agent_fields(tenant, user, ev, "wrapup_until", repr(float(until)), "wrapup_queue", queue)
 
-    async def end_wrapup(self, tenant: str, user: str) -> None:
-        await self._agent_fields(tenant, user, make_event("wrapup_ended", tenant, self._clock(), user=user),
-                                 delete=["wrapup_until", "wrapup_queue"])
+    async def end_wrapup(self, tenant: str, user: str, by: str | None = None) -> None:
+        queue = await self._client.hget(self._user(tenant, user), "wrapup_queue")
+        ev = make_event("wrapup_ended", tenant, self._clock(), user=user, queue=_s(queue) if queue else None, by=by)
+        await self._agent_fields(tenant, user, ev, delete=["wrapup_until", "wrapup_queue"])
 
     async def call_ended(self, tenant: str, user: str, now: float, wrapup_s: float, queue: str | None = None) -> None:
         until = now + wrapup_s

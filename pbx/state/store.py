@@ -209,10 +209,10 @@ class LiveStore(Protocol):
     async def logged_in(self, tenant: str, kind: str, key: str) -> frozenset[str]: ...
 
     # agents
-    async def pause(self, tenant: str, user: str, reason: str) -> None: ...
-    async def unpause(self, tenant: str, user: str) -> None: ...
+    async def pause(self, tenant: str, user: str, reason: str, by: str | None = None) -> None: ...
+    async def unpause(self, tenant: str, user: str, by: str | None = None) -> None: ...
     async def start_wrapup(self, tenant: str, user: str, queue: str, until: float) -> None: ...
-    async def end_wrapup(self, tenant: str, user: str) -> None: ...
+    async def end_wrapup(self, tenant: str, user: str, by: str | None = None) -> None: ...
     async def agent(self, tenant: str, user: str) -> AgentState: ...
     async def agents(self, tenant: str) -> list[AgentState]: ...
     async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool: ...
@@ -332,22 +332,23 @@ class MemoryStore:
         self._data.agents[(rec.tenant, rec.user)] = rec
         return rec
 
-    async def pause(self, tenant: str, user: str, reason: str) -> None:
+    async def pause(self, tenant: str, user: str, reason: str, by: str | None = None) -> None:
         self._put(replace(self._agent(tenant, user), paused=True, pause_reason=reason))
-        self._emit(make_event("paused", tenant, self._clock(), user=user, reason=reason))
+        self._emit(make_event("paused", tenant, self._clock(), user=user, reason=reason, by=by))
 
-    async def unpause(self, tenant: str, user: str) -> None:
+    async def unpause(self, tenant: str, user: str, by: str | None = None) -> None:
         # A fresh start: the missed calls that caused an automatic pause are forgiven.
         self._put(replace(self._agent(tenant, user), paused=False, pause_reason="", missed_in_row=0))
-        self._emit(make_event("unpaused", tenant, self._clock(), user=user))
+        self._emit(make_event("unpaused", tenant, self._clock(), user=user, by=by))
 
     async def start_wrapup(self, tenant: str, user: str, queue: str, until: float) -> None:
         self._put(replace(self._agent(tenant, user), wrapup_until=until, wrapup_queue=queue))
         self._emit(make_event("wrapup_started", tenant, self._clock(), user=user, queue=queue, until=until))
 
-    async def end_wrapup(self, tenant: str, user: str) -> None:
-        self._put(replace(self._agent(tenant, user), wrapup_until=0.0, wrapup_queue=None))
-        self._emit(make_event("wrapup_ended", tenant, self._clock(), user=user))
+    async def end_wrapup(self, tenant: str, user: str, by: str | None = None) -> None:
+        rec = self._agent(tenant, user)
+        self._put(replace(rec, wrapup_until=0.0, wrapup_queue=None))
+        self._emit(make_event("wrapup_ended", tenant, self._clock(), user=user, queue=rec.wrapup_queue, by=by))
 
     async def agent(self, tenant: str, user: str) -> AgentState:
         return self._agent(tenant, user)

@@ -1,5 +1,5 @@
-"""Callback requests through the contact-centre service on both stores: retries after an interval, a restart,
-a claim left behind by a stopped controller. Asterisk is a fake switch here; the e2e tests use the simulator."""
+"""The contact-centre service on both stores: callbacks (retries after an interval, a restart, a claim left behind
+by a stopped controller), agents' own actions, wrap-up events and transfers. Asterisk is a fake switch here."""
 
 from __future__ import annotations
 
@@ -248,3 +248,140 @@ def test_a_callback_claimed_by_a_controller_that_stopped_is_given_back_and_made_
         assert len(stuck.originated) == 1
 
     run(body, redis_url, prefix)
+
+
+# --- agents' own actions, wrap-up events, transfers -------------------------------------------------
+
+
+class ConnectSwitch(Switch):
+    """Records callers moved to agents (Setvar PBX_AGENT + Redirect to pbx-connect)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connected: list[tuple[str, str]] = []
+        self.agent = ""
+
+    async def setvar(self, channel: str | None, name: str, value: str) -> None:
+        if name == "PBX_AGENT":
+            self.agent = value
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1,
+                       extra_channel: str | None = None) -> None:
+        assert (context, exten) == ("pbx-connect", "s")
+        self.connected.append((channel, self.agent))
+
+
+def vip_tables() -> TableHolder:
+    from dataclasses import replace
+
+    from pbx.routing.model import QueueConfig
+    cfg = exempel()
+    return TableHolder(compile_from([replace(cfg, queues=(*cfg.queues, QueueConfig("vip", "VIP", ("eva",),
+                                                                                   wrapup_s=10))), annat()]))
+
+
+def queue_decision(queue: str, entered: float) -> Any:
+    from pbx.routing.engine import Decision, EnterQueue
+    return Decision(EnterQueue((), queue, "longest_idle", 600, 45, None), T, "main", f"{queue}-node", None, 0, 1, AT,
+                    (), int(entered))
+
+
+async def events_of(sub: Any, kinds: set[str]) -> list[dict[str, Any]]:
+    seen = []
+    while True:
+        try:
+            ev = await sub.get(0.2)
+        except TimeoutError:
+            return seen
+        if ev["kind"] in kinds:
+            seen.append(ev)
+
+
+def test_agents_log_in_and_out_pause_and_end_wrap_up_themselves_and_each_change_is_an_event(url: str | None) -> None:
+    from pbx.acd.service import AgentError
+    from pbx.routing.engine import Call
+    prefix = f"pbxtest:{uuid.uuid4().hex[:10]}:"
+    clock = Clock()
+
+    async def body() -> None:
+        async with stores(url, prefix, clock) as store:
+            switch = ConnectSwitch()
+            acd = AcdService(store, vip_tables(), lambda: switch, clock.now, tick_s=3600)
+            await acd.start()
+            sub = await store.subscribe(T)
+            assert acd.memberships(T, "eva") == ("queue:support", "queue:vip")
+            assert await acd.agent_login(T, "eva", "queue:vip") == ("queue:vip",)
+            assert await acd.agent_login(T, "eva", by="boss") == ("queue:support", "queue:vip")
+            with pytest.raises(AgentError) as bad:
+                await acd.agent_login(T, "david", "queue:vip")
+            assert bad.value.code == "not-a-member"
+            with pytest.raises(AgentError):
+                await acd.agent_login("annat", "eva")  # another tenant's Eva does not exist
+            with pytest.raises(AgentError):
+                await acd.agent_pause(T, "eva", "   ")
+            await acd.agent_pause(T, "eva", "lunch")
+            await store.set_line(T, "eva", LineStatus.IDLE)
+            await acd.on_route(queue_decision("vip", clock.t), Call("+4681", "+4670", T), "c1", "PJSIP/trunk-1")
+            assert switch.connected == []  # paused: nobody is offered
+            await acd.agent_unpause(T, "eva")
+            assert switch.connected == [("PJSIP/trunk-1", "PJSIP/eva")]  # unpausing offers the waiting caller
+            await acd.on_dial_end("c1", "ANSWER")
+            clock.t += 60
+            await acd.on_hangup("c1")
+            eva = await store.agent(T, "eva")
+            assert eva.wrapup_until == clock.t + 10 and eva.wrapup_queue == "vip"
+            await acd.on_route(queue_decision("support", clock.t), Call("+4681", "+4671", T), "c2", "PJSIP/trunk-2")
+            assert len(switch.connected) == 1  # in wrap-up: no call
+            assert await acd.end_wrapup(T, "eva")  # ready early
+            assert switch.connected[-1] == ("PJSIP/trunk-2", "PJSIP/eva")
+            assert not await acd.end_wrapup(T, "eva")
+            assert await acd.agent_logout(T, "eva", "queue:vip") == ("queue:support",)
+            seen = await events_of(sub, {"login", "paused", "unpaused", "wrapup_started", "wrapup_ended", "logout"})
+            summary = [(e["kind"], e.get("ref") or e.get("queue") or e.get("reason"), e.get("by")) for e in seen]
+            assert summary == [("login", "queue:vip", None), ("login", "queue:support", "boss"),
+                               ("paused", "lunch", None), ("unpaused", None, None),
+                               ("wrapup_started", "vip", None), ("wrapup_ended", "vip", None),
+                               ("logout", "queue:vip", None)]
+            await sub.aclose()
+            await acd.stop()
+
+    run(body, url, prefix)
+
+
+def test_wrap_up_that_runs_out_says_so_and_a_transfer_into_another_queue_does_not_reset_it(url: str | None) -> None:
+    from pbx.routing.engine import Call
+    prefix = f"pbxtest:{uuid.uuid4().hex[:10]}:"
+    clock = Clock()
+
+    async def body() -> None:
+        async with stores(url, prefix, clock) as store:
+            switch = ConnectSwitch()
+            acd = AcdService(store, vip_tables(), lambda: switch, clock.now, tick_s=3600)
+            await acd.start()
+            sub = await store.subscribe(T)
+            await acd.agent_login(T, "eva", "queue:vip")
+            await store.set_line(T, "eva", LineStatus.IDLE)
+            await acd.on_route(queue_decision("vip", clock.t), Call("+4681", "+4670", T), "c1", "PJSIP/trunk-1")
+            await acd.on_dial_end("c1", "ANSWER")
+            clock.t += 30
+            # Eva transfers the caller into Support: her call ends, her VIP wrap-up (10 s) starts
+            await acd.on_route(queue_decision("support", clock.t), Call("+4681", "+4670", T, result="TRANSFER"), "c1",
+                               "PJSIP/trunk-1")
+            started = clock.t
+            assert [e.call_id for e in await store.waiting(T, "support")] == ["c1"]  # waiting anew in Support
+            eva = await store.agent(T, "eva")
+            assert (eva.wrapup_until, eva.wrapup_queue) == (started + 10, "vip")
+            clock.t += 4
+            await acd.on_hangup("c1")  # the transferred caller leaves later: Eva's wrap-up stays as it was
+            eva = await store.agent(T, "eva")
+            assert (eva.wrapup_until, eva.wrapup_queue) == (started + 10, "vip")
+            await acd._wrapups_over()
+            clock.t += 7
+            await acd._wrapups_over()
+            seen = await events_of(sub, {"wrapup_started", "wrapup_ended"})
+            assert [(e["kind"], e["user"], e["queue"], e.get("reason")) for e in seen] == [
+                ("wrapup_started", "eva", "vip", None), ("wrapup_ended", "eva", "vip", "elapsed")]
+            await sub.aclose()
+            await acd.stop()
+
+    run(body, url, prefix)
