@@ -111,7 +111,8 @@ def exempel() -> TenantConfig:
         groups=(GroupConfig("salj", "Sälj", tuple(GroupMember(u, 20) for u in ("anna", "bjorn", "cecilia")),
                             strategy="sequential", overflow_after_s=60),),
         queues=(QueueConfig("support", "Support", ("david", "eva"), strategy="longest_idle", wrapup_s=30,
-                            announce_every_s=45, callback_key="1", max_wait_s=600),),
+                            announce_every_s=45, callback_key="1", max_wait_s=600,
+                            callback_notify=("support@exempel.se",)),),
         boxes=(
             VoicemailBoxConfig("salj", "Sälj", listeners=("anna", "bjorn", "cecilia")),
             VoicemailBoxConfig("support", "Support", listeners=("david", "eva")),

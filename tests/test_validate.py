@@ -131,3 +131,14 @@ def test_keys_that_could_break_channel_variables_or_paths_are_refused() -> None:
     assert ("tenant", "bad-key") in found
     box = replace(exempel().boxes[0], key="../etc")
     assert ("voicemail box ../etc", "bad-key") in codes(replace(exempel(), boxes=(box, *exempel().boxes[1:])))
+
+
+def test_callback_recipients_must_be_an_address_a_number_or_an_https_url() -> None:
+    from pbx.routing.validate import notify_channel
+    assert [notify_channel(r) for r in ("kundtjanst@exempel.se", "+46701234567", "https://hooks.exempel.se/cb",
+                                        "0701234567", "http://insecure.example/cb", "not an address", "")] == [
+        "email", "sms", "webhook", None, None, None, None]
+    queue = replace(exempel().queues[0], callback_notify=("support@exempel.se", "0701234567"))
+    found = codes(replace(exempel(), queues=(queue,)))
+    assert ("queue support", "bad-recipient") in found
+    assert len([c for c in found if c[1] == "bad-recipient"]) == 1

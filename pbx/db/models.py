@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -402,6 +403,8 @@ class QueueRow(Base):
     max_wait_s: Mapped[int]
     join_empty: Mapped[bool]
     priority: Mapped[int]
+    callback_scheduled: Mapped[bool] = mapped_column(server_default=false())
+    callback_notify: Mapped[list[str] | None] = mapped_column(JSON)
 
     members: Mapped[list[QueueMemberRow]] = relationship(
         order_by="QueueMemberRow.position", cascade="all, delete-orphan", passive_deletes=True)

@@ -285,7 +285,8 @@ def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int]
              for i, g in enumerate(cfg.groups)]
     rows += [QueueRow(tenant_id=tid, position=i, key=q.key, name=q.name, strategy=q.strategy, wrapup_s=q.wrapup_s,
                       announce_every_s=q.announce_every_s, callback_key=q.callback_key, max_wait_s=q.max_wait_s,
-                      join_empty=q.join_empty, priority=q.priority,
+                      join_empty=q.join_empty, priority=q.priority, callback_scheduled=q.callback_scheduled,
+                      callback_notify=list(q.callback_notify),
                       members=[QueueMemberRow(position=j, user_key=m) for j, m in enumerate(q.members)])
              for i, q in enumerate(cfg.queues)]
     rows += [VoicemailBoxRow(tenant_id=tid, position=i, key=b.key, name=b.name, shared=b.shared, greeting=b.greeting,
@@ -436,7 +437,8 @@ def _group(row: GroupRow) -> GroupConfig:
 def _queue(row: QueueRow) -> QueueConfig:
     return QueueConfig(row.key, row.name, tuple(m.user_key for m in row.members), strategy=cast(Any, row.strategy),
                        wrapup_s=row.wrapup_s, announce_every_s=row.announce_every_s, callback_key=row.callback_key,
-                       max_wait_s=row.max_wait_s, join_empty=row.join_empty, priority=row.priority)
+                       max_wait_s=row.max_wait_s, join_empty=row.join_empty, priority=row.priority,
+                       callback_scheduled=row.callback_scheduled, callback_notify=tuple(row.callback_notify or ()))
 
 
 def _box(row: VoicemailBoxRow) -> VoicemailBoxConfig:

@@ -314,6 +314,11 @@ class QueueConfig:
     max_wait_s: int = 600
     join_empty: bool = False
     priority: int = 0
+    # F-13: the caller is told when to expect the callback; scheduled: it is booked for that time instead
+    # of keeping the caller's place.
+    callback_scheduled: bool = False
+    # F-10/F-12: who hears of a new callback request: e-mail addresses, +E.164 numbers (SMS), https:// webhooks
+    callback_notify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

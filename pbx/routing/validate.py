@@ -36,6 +36,21 @@ _TERMINAL = (GroupNode, QueueNode, VoicemailNode, UserNode, ExternalNode, Callba
 _PASS_THROUGH = (Announcement, ScheduleSwitch)
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def notify_channel(recipient: str) -> str | None:
+    """How a notification reaches `recipient`: "email", "sms" or "webhook"; None when it is none of them."""
+    if _E164.match(recipient):
+        return "sms"
+    if recipient.startswith("https://") and len(recipient) > 8 and not any(c.isspace() for c in recipient):
+        return "webhook"
+    if _EMAIL.match(recipient):
+        return "email"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     tenant: str
@@ -138,6 +153,10 @@ class _Checker:
                 self.ref(f"queue {queue.key}", "user", key)
             if queue.callback_key is not None and queue.callback_key not in DTMF_KEYS:
                 self.add(f"queue {queue.key}", "bad-key", f"callback key {queue.callback_key!r} is not a phone key")
+            for recipient in queue.callback_notify:
+                if notify_channel(recipient) is None:
+                    self.add(f"queue {queue.key}", "bad-recipient",
+                             f"{recipient!r} is neither an e-mail address, a +E.164 number nor an https:// URL")
         for box in cfg.boxes:
             for key in box.listeners:
                 self.ref(f"voicemail box {box.key}", "user", key)
