@@ -136,3 +136,18 @@ def test_scheduled_callback_is_moved_into_opening_hours() -> None:
 
     offer = cb.scheduled_offer(now, cb.QueueStats(waiting=6, aht_s=300, agents_staffed=1), next_open)
     assert offer == datetime(2026, 12, 2, 8, 0, tzinfo=STHLM)
+
+
+def test_a_booked_callback_waits_for_its_time_then_goes_like_any_other() -> None:
+    r = cb.book(waiting(), T0 + 1800, T0 + 140)
+    assert (r.status, r.next_attempt_at) == (CallbackStatus.SCHEDULED, T0 + 1800)
+    with pytest.raises(cb.IllegalTransition):
+        cb.due(r, T0 + 1799)
+    with pytest.raises(cb.IllegalTransition):
+        cb.claim(r, "anna", T0 + 200)  # not before it is due
+    r = ringing_agent(r, T0 + 1800)
+    assert r.status is CallbackStatus.AGENT_CALLED
+    with pytest.raises(ValueError):
+        cb.book(waiting(), T0, T0 + 140)  # never in the past
+    with pytest.raises(cb.IllegalTransition):
+        cb.book(cb.book(waiting(), T0 + 999, T0 + 140), T0 + 1999, T0 + 150)  # booked once

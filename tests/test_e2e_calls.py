@@ -33,20 +33,21 @@ def settings_for(tmp: Path) -> Settings:
 
 
 def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime = TUE_10,
-        endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED, redis_url: str | None = None) -> T:
+        endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED, redis_url: str | None = None,
+        configs: list[Any] | None = None) -> T:
     """Run `body` against a controller in front of a simulated Asterisk; live state in memory, or
     in Redis (under a key prefix of its own) when `redis_url` is given."""
     async def main() -> T:
-        configs = demo_tenants()
+        tenants = configs or demo_tenants()
         settings = settings_for(tmp)
-        sim = simulator_for(settings, configs, at, speed)
+        sim = simulator_for(settings, tenants, at, speed)
         for name, behaviour in (endpoints or {}).items():
             sim.endpoint(name, behaviour)
         client = aioredis.from_url(redis_url) if redis_url else None
         prefix = f"pbx-e2e-{uuid.uuid4().hex[:8]}:"
         store = RedisStore(client, prefix=prefix,
                            clock=lambda: sim.clock.now().timestamp()) if client else None
-        controller = Controller(settings, configs, demo_presence(at.date()), clock=sim.clock.now, simulator=sim,
+        controller = Controller(settings, tenants, demo_presence(at.date()), clock=sim.clock.now, simulator=sim,
                                 store=store)
         await controller.start()
         try:
@@ -448,3 +449,40 @@ def test_callback_asked_for_in_a_menu_is_made_by_an_agent(tmp_path: Path) -> Non
     assert [a.split("^")[0] for a in asked.actions] == ["menu", "collect", "hangup"]
     assert len(backs) == 1 and "ANSWER" in backs[0].results
     assert backs[0].channel.startswith("PJSIP/david")  # longest idle in Support, members' order on a tie
+
+
+def test_a_booked_callback_is_offered_a_time_and_made_at_that_time(tmp_path: Path) -> None:
+    """F-13: the queue books callbacks: the caller hears when to expect it; it is not made before."""
+    from pbx.demo import exempel
+    cfg = exempel()
+    scheduled = replace(cfg, queues=(replace(cfg.queues[0], callback_scheduled=True),))
+
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, list[SimCall], float]:
+        for agent in ("david", "eva"):
+            await controller.acd.agent_pause("exempel", agent, "meeting")
+        asked = await call(sim, MAIN_NUMBER, ["2", "0701234567#"], queue_keys=[(5.0, "1")])
+        for _ in range(100):
+            cb = await controller.store.callback("exempel", asked.uniqueid)
+            if cb is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert cb is not None
+        for agent in ("david", "eva"):  # free now, but the callback waits for its time
+            await controller.acd.agent_unpause("exempel", agent)
+        for _ in range(1500):
+            backs = [c for c in sim.calls if any(s.value == "callback^0701234567" for s in c.steps)]
+            if backs and backs[0].finished.done():
+                break
+            await asyncio.sleep(0.01)
+        return asked, backs, cb.next_attempt_at
+
+    # nobody free when the caller asks: David and Eva are in a meeting
+    asked, backs, booked = run(tmp_path, body, configs=[scheduled, *demo_tenants()[1:]], speed=1000.0)
+    confirm = asked.actions[-1]
+    assert confirm.startswith("hangup^pbx/sv/callback-confirm&pbx/sv/callback-at&pbx/sv/hour-")
+    told = datetime.fromtimestamp(booked, STOCKHOLM)
+    assert f"pbx/sv/hour-{told.hour}" in confirm
+    assert (told - TUE_10).total_seconds() >= 300  # at least five minutes ahead, on a five-minute mark
+    assert told.minute % 5 == 0
+    assert len(backs) == 1
+    assert backs[0].steps[0].at.timestamp() >= booked

@@ -5,6 +5,7 @@
     customer_dialled ─customer_no_answer→ retry_scheduled (attempts left) | failed (none left)
     retry_scheduled ─due (at next_attempt_at)→ retry_due ─claim→ agent_reserved …
     agent_reserved | agent_called ─agent_missed→ due | retry_due (the place is kept)
+    waiting ─book→ scheduled ─due (at next_attempt_at)→ due   (F-13: a time offered instead of the place)
     any state but done/failed/cancelled ─cancel→ cancelled
 
 Every transition is a pure function that raises `IllegalTransition` from any other state. Only
@@ -66,8 +67,20 @@ def confirm(cb: CallbackRequest, now: float, number: str | None = None) -> Callb
     return _move(cb, "confirm", frozenset({S.REQUESTED}), S.WAITING, now, number=chosen)
 
 
+def book(cb: CallbackRequest, at: float, now: float) -> CallbackRequest:
+    """F-13: the caller was offered `at` (see scheduled_offer); the request waits for that time, not in line."""
+    if at < now:
+        raise ValueError("a callback cannot be booked in the past")
+    return _move(cb, "book", frozenset({S.WAITING}), S.SCHEDULED, now, next_attempt_at=at)
+
+
 def due(cb: CallbackRequest, now: float) -> CallbackRequest:
-    """Its place reached the head (waiting → due), or a retry's time came (retry_scheduled → retry_due)."""
+    """Its place reached the head (waiting → due), its booked time came (scheduled → due), or a retry's
+    time came (retry_scheduled → retry_due)."""
+    if cb.status is S.SCHEDULED:
+        if now < cb.next_attempt_at:
+            raise IllegalTransition(cb, f"call before the booked {cb.next_attempt_at}")
+        return _move(cb, "make due", frozenset({S.SCHEDULED}), S.DUE, now)
     if cb.status is S.RETRY_SCHEDULED:
         if now < cb.next_attempt_at:
             raise IllegalTransition(cb, f"retry before {cb.next_attempt_at}")

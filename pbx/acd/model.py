@@ -55,6 +55,7 @@ class AgentState:
 class CallbackStatus(StrEnum):
     REQUESTED = "requested"              # key pressed, number not yet confirmed
     WAITING = "waiting"                  # caller hung up; the request keeps the caller's place
+    SCHEDULED = "scheduled"              # F-13: booked for the time the caller was offered
     DUE = "due"                          # its place reached the head: next free agent takes it
     AGENT_RESERVED = "agent_reserved"    # claimed by one agent; nobody else may take it
     AGENT_CALLED = "agent_called"        # the agent's phone rings, they hear whom they call back

@@ -95,6 +95,7 @@ class AcdService:
         self.scheduled: dict[tuple[str, str], float] = {}  # (tenant, call) -> when its retry is due
         self.held: dict[tuple[str, str], float] = {}  # claimed callbacks to give back if their agent call never ends
         self._rescanned_at = 0.0
+        self.offers: dict[str, float] = {}  # call -> the callback time it was told (F-13)
         self.wrapups: dict[tuple[str, str], float] = {}  # (tenant, agent) -> end of the wrap-up this instance started
         self._background: set[asyncio.Task[None]] = set()
         self.callers: dict[str, _Caller] = {}
@@ -259,8 +260,13 @@ class AcdService:
         assert decision.tenant is not None and decision.target is not None
         queue = decision.target.partition(":")[2]
         await self.store.dequeue(decision.tenant, queue, uniqueid)
+        config = self.tables.table.tenants[decision.tenant].queues.get(queue)
+        offered = self.offers.pop(uniqueid, None)
+        book_at = None
+        if config is not None and config.callback_scheduled:  # F-13: booked for the time the caller was told
+            book_at = offered or (await self.callback_offer(decision.tenant, queue, None)).timestamp()
         await self._file_callback(decision.tenant, queue, uniqueid, call.result or call.caller,
-                                  float(decision.entered), known, "queue")
+                                  float(decision.entered), known, "queue", book_at)
 
     async def _callback_from_menu(self, tenant: str, queue: str, number: str, uniqueid: str) -> None:
         """F-10: a callback asked for in a menu joins the queue's callback list now, and is sent on."""
@@ -268,11 +274,14 @@ class AcdService:
             await self.dispatch_tenant(tenant)
 
     async def _file_callback(self, tenant: str, queue: str, call_id: str, number: str, joined_at: float,
-                             known: _Caller | None, source: str) -> bool:
-        """A callback request, persisted, waits in the queue like a caller who joined at `joined_at`."""
+                             known: _Caller | None, source: str, book_at: float | None = None) -> bool:
+        """A callback request, persisted, waits in the queue like a caller who joined at `joined_at`
+        (or, booked, for its time)."""
         now = self.now()
         try:
             cb = cbm.confirm(cbm.request(call_id, tenant, queue, number, joined_at, now), now)
+            if book_at is not None:
+                cb = cbm.book(cb, max(book_at, now), now)
         except ValueError as exc:  # the router checked the number already; a bad one is refused, not filed
             log.warning("callback refused", extra={"event": "acd_callback_refused", "tenant": tenant,
                                                    "call": call_id, "error": str(exc)})
@@ -282,10 +291,13 @@ class AcdService:
         keeper = known or _Caller(tenant, queue, "")
         keeper.callback, keeper.channel = number, ""
         self.callers[call_id] = keeper
-        await self.store.enqueue(tenant, queue, _callback_entry(cb))
+        if cb.status is CS.SCHEDULED:
+            self.scheduled[(tenant, call_id)] = cb.next_attempt_at
+        else:
+            await self.store.enqueue(tenant, queue, _callback_entry(cb))
         log.info("callback requested", extra={"event": "acd_callback_requested", "tenant": tenant, "queue": queue,
                                                "call": call_id, "number": number, "joined_at": joined_at,
-                                               "source": source})
+                                               "source": source, "booked_for": cb.next_attempt_at or None})
         if self.on_callback_filed is not None:
             self._spawn(self._notify_filed(cb, source))
         return True
@@ -346,7 +358,7 @@ class AcdService:
         self._rescanned_at = self.now()
         for tenant in await self.store.callback_tenants():
             for cb in await self.store.callbacks(tenant):
-                if cb.status is CS.RETRY_SCHEDULED:
+                if cb.status in (CS.RETRY_SCHEDULED, CS.SCHEDULED):
                     self.scheduled[(tenant, cb.call_id)] = cb.next_attempt_at
                 elif cb.status in (CS.AGENT_RESERVED, CS.AGENT_CALLED):
                     self.held[(tenant, cb.call_id)] = cb.changed_at + self.reserve_ttl_s + self.ring_s
@@ -366,13 +378,13 @@ class AcdService:
 
     async def _retry_due(self, tenant: str, call_id: str, now: float) -> None:
         cb = await self.store.callback(tenant, call_id)
-        if cb is None or cb.status is not CS.RETRY_SCHEDULED:
+        if cb is None or cb.status not in (CS.RETRY_SCHEDULED, CS.SCHEDULED):
             return
         if cb.next_attempt_at > now:
             self.scheduled[(tenant, call_id)] = cb.next_attempt_at
             return
         ready = cbm.due(cb, now)
-        if await self.store.save_callback(ready, [CS.RETRY_SCHEDULED]):
+        if await self.store.save_callback(ready, [cb.status]):
             # back in line at its original place: the customer has waited already
             await self.store.enqueue(tenant, cb.queue, _callback_entry(ready))
             await self.dispatch_tenant(tenant)
@@ -409,6 +421,7 @@ class AcdService:
             return  # hung up after asking for a callback: the request keeps the place
         self.callers.pop(uniqueid, None)
         self.last_told.pop(uniqueid, None)
+        self.offers.pop(uniqueid, None)
         if known is None:
             return
         self._observe_end(known)
@@ -610,10 +623,30 @@ class AcdService:
     def _estimator(self, key: tuple[str, str]) -> CompletionEstimator:
         return self.estimators.get(key) or CompletionEstimator()
 
+    async def callback_offer(self, tenant: str, queue_key: str, call_id: str | None) -> datetime:
+        """F-13: when the queue will have worked through the callers ahead (all waiting, or those ahead of
+        `call_id`) and the callbacks booked already, with its handle time and the agents logged in."""
+        table = self.tables.table.tenants[tenant]
+        waiting = await self.store.waiting(tenant, queue_key)
+        ahead = next((i for i, e in enumerate(waiting) if e.call_id == call_id), len(waiting))
+        ref = f"queue:{queue_key}"
+        staffed = sum(1 for a in await self.store.agents(tenant) if ref in a.logged_in and not a.paused)
+        booked = sum(1 for cb in await self.store.callbacks(tenant)
+                     if cb.queue == queue_key and cb.status is CS.SCHEDULED)
+        stats = cbm.QueueStats(ahead, self._estimator((tenant, queue_key)).aht_s, staffed, booked)
+        return cbm.scheduled_offer(self.clock().astimezone(table.tz), stats)
+
     async def announce(self, decision: Decision, call: Call, uniqueid: str) -> tuple[str, ...]:
         """Prompts for a waiting caller's tick: position and estimated wait, said only when they
-        change (pbx.acd.announce), and the callback offer."""
+        change (pbx.acd.announce), and the callback offer; for a confirmed callback, when to expect it."""
         action = decision.action
+        if isinstance(action, Hangup) and decision.tenant is not None and decision.target is not None:
+            queue = decision.target.partition(":")[2]
+            if queue not in self.tables.table.tenants[decision.tenant].queues:
+                return action.prompts
+            at = await self.callback_offer(decision.tenant, queue, uniqueid)
+            self.offers[uniqueid] = at.timestamp()
+            return (*action.prompts, "callback-at", f"time:{at:%H:%M}")
         if not isinstance(action, EnterQueue) or decision.tenant is None or call.result != "TICK":
             return action.prompts
         tenant, queue_key = decision.tenant, action.queue

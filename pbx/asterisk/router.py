@@ -12,7 +12,7 @@ from typing import Any
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
-from pbx.routing.engine import Call, Decision, EnterQueue, decide
+from pbx.routing.engine import Call, Decision, EnterQueue, Hangup, decide
 from pbx.routing.state import LiveView
 from pbx.tables import TableHolder
 
@@ -88,7 +88,8 @@ class Router:
             call = call_from_args((dialled or "unknown",), session.env.get("agi_callerid", ""))
         try:
             decision = decide(table, self.state, call, self.clock())
-            if self.announcer is not None and isinstance(decision.action, EnterQueue):
+            if self.announcer is not None and (isinstance(decision.action, EnterQueue) or (
+                    isinstance(decision.action, Hangup) and (decision.target or "").startswith("callback:"))):
                 decision = await self._announce(decision, call, uniqueid)
             position = encode_position(decision)
             todo = encode_action(decision, table, uniqueid, self.settings)
@@ -121,7 +122,7 @@ class Router:
     async def _announce(self, decision: Decision, call: Call, uniqueid: str) -> Decision:
         """Position and wait for a waiting caller, from live state; without it (slow or failing
         store) the caller just keeps waiting — never a failed request."""
-        assert self.announcer is not None and isinstance(decision.action, EnterQueue)
+        assert self.announcer is not None and isinstance(decision.action, EnterQueue | Hangup)
         try:
             prompts = await asyncio.wait_for(self.announcer(decision, call, uniqueid), 0.5)
         except Exception as exc:
