@@ -18,12 +18,14 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from pbx.acd.model import CallbackRequest
 from pbx.acd.service import AcdService
 from pbx.asterisk.agi_server import FastAGIServer
 from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backoff_delay
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog
+from pbx.notifications import build_notifier, callback_message
 from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
@@ -57,7 +59,9 @@ class Controller:
         self._presences = presences or {}
         self._background: set[asyncio.Task[Any]] = set()
         self._bind_devices(configs)
-        self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk)
+        self.notifier = build_notifier(settings)
+        self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
+                              on_callback_filed=self._callback_filed)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
                              on_route=self.acd.on_route, announcer=self.acd.announce,
@@ -75,6 +79,12 @@ class Controller:
             for user in cfg.users:
                 for device in user.devices:
                     self.state.bind_device(device, cfg.key, user.key)
+
+    async def _callback_filed(self, cb: CallbackRequest, source: str) -> None:
+        """F-10: a new callback request goes to the queue's recipients (e-mail, SMS, webhook)."""
+        message, recipients = callback_message(cb, self.tables.table, source)
+        if recipients:
+            await self.notifier.notify(message, recipients)
 
     def _switch(self) -> AMIClient | None:
         return self.ami if self.ami is not None and self.ami.connected else None
@@ -253,6 +263,10 @@ class Controller:
             "# TYPE pbx_calls_in_progress gauge", f"pbx_calls_in_progress {len(self.calls.live)}",
             "# TYPE pbx_calls_finished_total counter", f"pbx_calls_finished_total {self.calls.total_finished}",
             "# TYPE pbx_routing_table_version gauge", f"pbx_routing_table_version {self.tables.table.version}",
+            "# TYPE pbx_notifications_delivered_total counter",
+            f"pbx_notifications_delivered_total {self.notifier.metrics.delivered}",
+            "# TYPE pbx_notifications_failed_total counter",
+            f"pbx_notifications_failed_total {self.notifier.metrics.failed}",
         ]
         for action, n in sorted(r.by_action.items()):
             lines.append(f'pbx_actions_total{{action="{action}"}} {n}')

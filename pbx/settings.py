@@ -27,7 +27,12 @@ class Settings:
     PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
     PBX_REDIS_URL     redis://host:6379/0 for live state shared by several controllers [unset: in memory]
     PBX_SIM_SPEED     simulator clock speed, simulated seconds per real second [1]
-    PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]"""
+    PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]
+    PBX_SMTP_URL      smtp[s]://user:pass@host:port?from=pbx@example.se&starttls=1 for e-mail [unset: no e-mail]
+    PBX_SMS_URL       HTTP SMS gateway taking {"to","from","text"} as JSON [unset: no SMS]
+    PBX_SMS_TOKEN     bearer token for the SMS gateway [none]
+    PBX_SMS_FROM      sender id shown on SMS [PBX]
+    PBX_WEBHOOK_SECRET  HMAC key signing webhooks (X-PBX-Signature) [unset: no webhooks]"""
 
     database_url: str
     log_level: str
@@ -40,6 +45,11 @@ class Settings:
     spool: str = "/var/spool/pbx"
     sim_speed: float = 1.0
     redis_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
+    sms_url: str | None = None
+    sms_token: str | None = field(default=None, repr=False)
+    sms_from: str = "PBX"
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -61,6 +71,11 @@ class Settings:
             spool=env.get("PBX_SPOOL", default_spool),
             sim_speed=float(env.get("PBX_SIM_SPEED", "1")),
             redis_url=env.get("PBX_REDIS_URL") or None,
+            smtp_url=env.get("PBX_SMTP_URL") or None,
+            sms_url=env.get("PBX_SMS_URL") or None,
+            sms_token=env.get("PBX_SMS_TOKEN") or None,
+            sms_from=env.get("PBX_SMS_FROM", "PBX"),
+            webhook_secret=env.get("PBX_WEBHOOK_SECRET") or None,
         )
 
 

@@ -486,3 +486,36 @@ def test_a_booked_callback_is_offered_a_time_and_made_at_that_time(tmp_path: Pat
     assert told.minute % 5 == 0
     assert len(backs) == 1
     assert backs[0].steps[0].at.timestamp() >= booked
+
+
+def test_callback_asked_for_in_a_menu_is_mailed_to_the_queue_and_listed(tmp_path: Path) -> None:
+    """F-10: the request goes by e-mail (a real SMTP server on loopback) and into the callback list."""
+    from pbx.demo import GOTEBORG_NUMBER
+    from pbx.notifications import build_notifier
+    try:
+        from tests.smtp_server import smtp_server
+    except ImportError:  # tests/ on sys.path (rootdir-less runs)
+        from smtp_server import smtp_server  # type: ignore[no-redef]
+
+    async def body(controller: Controller, sim: Any) -> tuple[Any, list[Any], list[str]]:
+        async with smtp_server() as server:
+            controller.notifier = build_notifier(replace(
+                controller.settings, smtp_url=f"smtp://127.0.0.1:{server.port}?from=vaxel@exempel.se"))
+            await controller.acd.agent_pause("exempel", "david", "meeting")
+            await controller.acd.agent_pause("exempel", "eva", "meeting")
+            asked = await call(sim, GOTEBORG_NUMBER, ["2", "0705550123#"])
+            for _ in range(500):
+                if server.received:
+                    break
+                await asyncio.sleep(0.01)
+            listed = await controller.store.callbacks("exempel")
+            return server.received, listed, [a.split("^")[0] for a in asked.actions]
+
+    received, listed, kinds = run(tmp_path, body)
+    assert kinds == ["menu", "collect", "hangup"]
+    assert len(received) == 1
+    mail = received[0].message
+    assert received[0].rcpt_tos == ("support@exempel.se",)
+    assert "0705550123" in mail["Subject"] and "Support" in mail["Subject"]
+    assert "röstmenyn" in mail.get_content()
+    assert [(cb.number, cb.queue, cb.status.value) for cb in listed] == [("0705550123", "support", "waiting")]
