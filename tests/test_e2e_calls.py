@@ -519,3 +519,29 @@ def test_callback_asked_for_in_a_menu_is_mailed_to_the_queue_and_listed(tmp_path
     assert "0705550123" in mail["Subject"] and "Support" in mail["Subject"]
     assert "röstmenyn" in mail.get_content()
     assert [(cb.number, cb.queue, cb.status.value) for cb in listed] == [("0705550123", "support", "waiting")]
+
+
+def test_an_answer_group_nobody_answers_repeats_its_message_and_rings_again_until_overflow(tmp_path: Path) -> None:
+    """F-08's simple queue: a round of members, the waiting message, music, the members again…"""
+    from pbx.demo import exempel
+    from pbx.routing.model import GroupMember
+    cfg = exempel()
+    group = replace(cfg.groups[0], members=tuple(GroupMember(m.user, 10) for m in cfg.groups[0].members),
+                    overflow_after_s=120, waiting_prompt="queue-still-waiting")
+    configs = [replace(cfg, groups=(group,)), *demo_tenants()[1:]]
+
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, list[str]]:
+        dialled: list[str] = []
+        assert controller.ami is not None
+        controller.ami.on_event("DialBegin", lambda m: dialled.append(m.get("DialString", "")))
+        return await call(sim, MAIN_NUMBER, ["1"], timeout=60), dialled
+
+    never = Endpoint(answer_after_s=None)
+    c, dialled = run(tmp_path, body, configs=configs, speed=400.0, endpoints={
+        "PJSIP/anna": never, "PJSIP/bjorn": never, "PJSIP/cecilia": never, "trunk": never})
+    assert actions(c)[:3] == ["menu", "ring", "voicemail"]  # overflowed to the box after the rounds
+    assert dialled.count("anna") >= 2 and dialled.count("cecilia") >= 2  # the members rang again
+    assert [d for d in dialled if "@" not in d][:3] == ["anna", "bjorn", "cecilia"]  # in order (+ Anna's mobile)
+    ring = next(s for s in c.steps if s.kind == "action" and s.value.startswith("ring^"))
+    overflow = next(s for s in c.steps if s.kind == "result" and s.value == "TIMEOUT")
+    assert 119 <= (overflow.at - ring.at).total_seconds() <= 125

@@ -314,33 +314,47 @@ class Dialplan:
         self._set(chan, c, "s", 3, "PBX_MEMBERS", members)
         end = int(node.clock.epoch()) + int(_seconds(overflow, 0.0))
         self._set(chan, c, "s", 4, "PBX_END", str(end))
-        self._app(chan, c, "s", 5, "GotoIf", f"{int(members == '')}?wait")
-        if members:
-            parts = members.split(";")
-            i = 1
-            self._set(chan, c, "s", 6, "PBX_I", "1")
-            while True:
-                more = i <= len(parts) and int(node.clock.epoch()) < end
-                self._app(chan, c, "s", 7, "While", str(int(more)))
-                if not more:
-                    break
-                member = parts[i - 1]
-                self._set(chan, c, "s", 8, "PBX_M", member)
-                target, _, ring = member.partition("~")
-                self._app(chan, c, "s", 9, "Dial", f"{target},{ring},m")
-                status = await self.dial(chan, call, target, _seconds(ring, FOREVER_S), moh=True)
-                self._app(chan, c, "s", 10, "GotoIf", f"{int(status == 'ANSWER')}?answered")
-                i += 1
-                self._set(chan, c, "s", 11, "PBX_I", str(i))
-                self._app(chan, c, "s", 12, "EndWhile")
-        await self._exec_if_play(chan, c, 13, waitplay)
-        left = end - int(node.clock.epoch())
-        self._app(chan, c, "s", 14, "ExecIf", f"{int(left > 0)}?MusicOnHold(default,{left})")
-        if left > 0:
-            await self._moh(chan, left)
-        self._set(chan, c, "s", 15, "PBX_RESULT", "TIMEOUT")
+        while True:  # label "round"
+            self._app(chan, c, "s", 5, "GotoIf", f"{int(members == '')}?wait")
+            if members:
+                await self._ring_round(chan, call, c, members.split(";"), end)  # an answer ends the call there
+            now = int(node.clock.epoch())
+            self._app(chan, c, "s", 13, "ExecIf", f"{int(waitplay != '' and now < end)}?Playback({waitplay})")
+            if waitplay and now < end:
+                await self._play(chan, waitplay)
+            left = end - int(node.clock.epoch())
+            self._set(chan, c, "s", 14, "PBX_LEFT", str(left))
+            self._app(chan, c, "s", 15, "ExecIf", f"{int(left > 0)}?MusicOnHold(default,{min(left, 20)})")
+            if left > 0:
+                await self._moh(chan, min(left, 20))
+            again = int(node.clock.epoch()) < end
+            self._app(chan, c, "s", 16, "GotoIf", f"{int(again)}?round")
+            if not again:
+                break
+        self._set(chan, c, "s", 17, "PBX_RESULT", "TIMEOUT")
         self._step(call, "result", "PBX_RESULT=TIMEOUT", value="TIMEOUT")
-        return self._goto_step(chan, c, "s", 16)
+        return self._goto_step(chan, c, "s", 18)
+
+    async def _ring_round(self, chan: Channel, call: SimCall, c: str, parts: list[str], end: int) -> None:
+        """One pass over the members (the While loop); a member who answers is bridged and the call ends."""
+        node = self.node
+        i = 1
+        self._set(chan, c, "s", 6, "PBX_I", "1")
+        while True:
+            more = i <= len(parts) and int(node.clock.epoch()) < end
+            self._app(chan, c, "s", 7, "While", str(int(more)))
+            if not more:
+                return
+            member = parts[i - 1]
+            self._set(chan, c, "s", 8, "PBX_M", member)
+            target, _, ring = member.partition("~")
+            self._app(chan, c, "s", 9, "Dial", f"{target},{ring},m")
+            status = await self.dial(chan, call, target, _seconds(ring, FOREVER_S), moh=True)
+            self._app(chan, c, "s", 10, "GotoIf", f"{int(status == 'ANSWER')}?answered")
+            i += 1
+            self._set(chan, c, "s", 11, "PBX_I", str(i))
+            self._app(chan, c, "s", 12, "EndWhile")
+
 
     async def _pbx_queue(self, chan: Channel, call: SimCall, exten: str) -> Location:
         c = "pbx-queue"
