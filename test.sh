@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 scripts/bootstrap.sh
 scripts/ensure-postgres.sh
 scripts/ensure-redis.sh
+scripts/ensure-media-tools.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest -q "$@"

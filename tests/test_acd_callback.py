@@ -54,7 +54,7 @@ def test_callback_cannot_be_claimed_twice() -> None:
 
 def test_agent_is_called_first_and_hears_whom_they_call_back() -> None:
     r = ringing_agent(waiting(), T0 + 300)
-    assert cb.agent_whisper(r) == ("callback-whisper", "digits:+46701234567", "queue:support")
+    assert cb.agent_whisper(r) == ("callback-to", "digits:+46701234567")
     r = cb.customer_dialled(r, T0 + 310)
     assert r.status is CallbackStatus.CUSTOMER_DIALLED and r.attempts == 1
     with pytest.raises(cb.IllegalTransition):

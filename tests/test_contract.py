@@ -70,8 +70,8 @@ def test_presence_is_spoken_with_the_time(table: RoutingTable) -> None:
     state = StateSnapshot(presences={("exempel", "asa"): (lunch,)})
     d = decide(table, state, Call("+46812345610"), TUE_10.replace(hour=12, minute=10))
     assert decode_action(encode_action(d, table, "1.1", S)) == (
-        "dial", ["pbx/sv/presence-lunch&pbx/sv/presence-until&pbx/sv/hour-12&pbx/sv/minute-45", "PJSIP/david",
-                 "20"])
+        "dial", ["pbx/sv/presence-lunch&pbx/sv/presence-until"  # "till klockan tolv och fyrtiofem"
+                 "&pbx/sv/num-12&pbx/sv/and&pbx/sv/num-40&pbx/sv/num-5", "PJSIP/david", "20"])
 
 
 def test_external_numbers_leave_through_the_trunk(table: RoutingTable) -> None:

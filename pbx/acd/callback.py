@@ -100,7 +100,7 @@ def agent_called(cb: CallbackRequest, now: float) -> CallbackRequest:
 
 def agent_whisper(cb: CallbackRequest) -> tuple[str, ...]:
     """What the agent hears first: that this is a callback, to which number, from which queue."""
-    return ("callback-whisper", f"digits:{cb.number}", f"queue:{cb.queue}")
+    return ("callback-to", f"digits:{cb.number}")
 
 
 def agent_missed(cb: CallbackRequest, now: float) -> CallbackRequest:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pbx.ivr.say import expand
 from pbx.routing.compile import RoutingTable
 from pbx.routing.engine import (
     Call,
@@ -92,15 +93,8 @@ def prompt_files(prompts: Sequence[str], table: RoutingTable, tenant: str | None
     for key in prompts:
         if key in own:
             files.append(f"{settings.sounds}/t/{tenant}/{key}")
-        elif key.startswith("time:"):
-            hour, _, minute = key[5:].partition(":")
-            files.append(f"{settings.sounds}/{language}/hour-{int(hour)}")
-            if int(minute):
-                files.append(f"{settings.sounds}/{language}/minute-{int(minute)}")
-        elif ":" in key:  # number:3, minutes:4, digit:1 → number-3 …
-            files.append(f"{settings.sounds}/{language}/{key.replace(':', '-')}")
-        else:
-            files.append(f"{settings.sounds}/{language}/{key}")
+        else:  # a default prompt, or a number/time/wait spoken from words (pbx.ivr.say)
+            files.extend(f"{settings.sounds}/{language}/{word}" for word in expand(key, language))
     return "&".join(files)
 
 

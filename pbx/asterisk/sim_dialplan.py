@@ -319,21 +319,21 @@ class Dialplan:
             if members:
                 await self._ring_round(chan, call, c, members.split(";"), end)  # an answer ends the call there
             now = int(node.clock.epoch())
-            self._app(chan, c, "s", 13, "ExecIf", f"{int(waitplay != '' and now < end)}?Playback({waitplay})")
+            self._app(chan, c, "s", 14, "ExecIf", f"{int(waitplay != '' and now < end)}?Playback({waitplay})")
             if waitplay and now < end:
                 await self._play(chan, waitplay)
             left = end - int(node.clock.epoch())
-            self._set(chan, c, "s", 14, "PBX_LEFT", str(left))
-            self._app(chan, c, "s", 15, "ExecIf", f"{int(left > 0)}?MusicOnHold(default,{min(left, 20)})")
+            self._set(chan, c, "s", 15, "PBX_LEFT", str(left))
+            self._app(chan, c, "s", 16, "ExecIf", f"{int(left > 0)}?MusicOnHold(default,{min(left, 20)})")
             if left > 0:
                 await self._moh(chan, min(left, 20))
             again = int(node.clock.epoch()) < end
-            self._app(chan, c, "s", 16, "GotoIf", f"{int(again)}?round")
+            self._app(chan, c, "s", 17, "GotoIf", f"{int(again)}?round")
             if not again:
                 break
-        self._set(chan, c, "s", 17, "PBX_RESULT", "TIMEOUT")
+        self._set(chan, c, "s", 18, "PBX_RESULT", "TIMEOUT")
         self._step(call, "result", "PBX_RESULT=TIMEOUT", value="TIMEOUT")
-        return self._goto_step(chan, c, "s", 18)
+        return self._goto_step(chan, c, "s", 19)
 
     async def _ring_round(self, chan: Channel, call: SimCall, c: str, parts: list[str], end: int) -> None:
         """One pass over the members (the While loop); a member who answers is bridged and the call ends."""
@@ -348,12 +348,15 @@ class Dialplan:
             member = parts[i - 1]
             self._set(chan, c, "s", 8, "PBX_M", member)
             target, _, ring = member.partition("~")
-            self._app(chan, c, "s", 9, "Dial", f"{target},{ring},m")
-            status = await self.dial(chan, call, target, _seconds(ring, FOREVER_S), moh=True)
-            self._app(chan, c, "s", 10, "GotoIf", f"{int(status == 'ANSWER')}?answered")
+            left = end - int(node.clock.epoch())
+            self._set(chan, c, "s", 9, "PBX_LEFT", str(left))
+            ring_s = min(int(_seconds(ring, FOREVER_S)), left)  # never rings past the overflow time
+            self._app(chan, c, "s", 10, "Dial", f"{target},{ring_s},m")
+            status = await self.dial(chan, call, target, ring_s, moh=True)
+            self._app(chan, c, "s", 11, "GotoIf", f"{int(status == 'ANSWER')}?answered")
             i += 1
-            self._set(chan, c, "s", 11, "PBX_I", str(i))
-            self._app(chan, c, "s", 12, "EndWhile")
+            self._set(chan, c, "s", 12, "PBX_I", str(i))
+            self._app(chan, c, "s", 13, "EndWhile")
 
 
     async def _pbx_queue(self, chan: Channel, call: SimCall, exten: str) -> Location:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 # key -> (Swedish, English). Flows refer to prompts by key; a tenant's own prompts add to these.
-# Families spoken from parts: number-N, minutes-N, digit-K, hour-H, minute-M (issue 5 records them).
+# Compound keys number:N, minutes:N, digit:K, digits:S, time:HH:MM are spoken from words by pbx.ivr.say.expand.
 SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
     {
         "welcome": ("Välkommen.", "Welcome."),
@@ -18,7 +18,7 @@ SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
             "Enter the number to call you back on, then press hash.",
         ),
         "callback-confirm": ("Tack, vi ringer upp dig.", "Thank you, we will call you back."),
-        "callback-at": ("Vi räknar med att ringa dig", "We expect to call you back at"),  # then the time
+        "callback-at": ("Vi räknar med att ringa dig klockan", "We expect to call you back at"),  # then the time
         "callback-to": ("Återuppringning till", "Call back to"),  # the agent hears it, then the digits
         "ss-noservice": ("Numret du ringt är inte i bruk.", "The number you called is not in service."),
         "unavailable": ("Personen kan inte svara just nu.", "The person cannot answer right now."),
