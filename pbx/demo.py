@@ -53,7 +53,8 @@ def kontorstid() -> ScheduleConfig:
 
 
 def _user(key: str, name: str, ext: str, **kw: object) -> UserConfig:
-    return UserConfig(key=key, name=name, extension=ext, devices=(f"PJSIP/{key}",), **kw)  # type: ignore[arg-type]
+    return UserConfig(key=key, name=name, extension=ext, devices=(f"PJSIP/{key}",), email=f"{key}@exempel.se",
+                      **kw)  # type: ignore[arg-type]
 
 
 def exempel() -> TenantConfig:

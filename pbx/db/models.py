@@ -304,6 +304,7 @@ class UserRow(Base):
     forward_on_busy: Mapped[str | None]
     forward_on_no_answer: Mapped[str | None]
     no_answer_after_s: Mapped[int]
+    email: Mapped[str | None]
 
     devices: Mapped[list[UserDeviceRow]] = relationship(
         order_by="UserDeviceRow.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -432,6 +433,7 @@ class VoicemailBoxRow(Base):
     shared: Mapped[bool]
     greeting: Mapped[str | None]
     email: Mapped[list[str]] = mapped_column(JSON)
+    notify: Mapped[list[str] | None] = mapped_column(JSON)
 
     listeners: Mapped[list[VoicemailListenerRow]] = relationship(
         order_by="VoicemailListenerRow.position", cascade="all, delete-orphan", passive_deletes=True)

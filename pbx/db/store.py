@@ -290,8 +290,9 @@ def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int]
                       members=[QueueMemberRow(position=j, user_key=m) for j, m in enumerate(q.members)])
              for i, q in enumerate(cfg.queues)]
     rows += [VoicemailBoxRow(tenant_id=tid, position=i, key=b.key, name=b.name, shared=b.shared, greeting=b.greeting,
-                             email=list(b.email), listeners=[VoicemailListenerRow(position=j, user_key=u)
-                                                             for j, u in enumerate(b.listeners)])
+                             email=list(b.email), notify=list(b.notify),
+                             listeners=[VoicemailListenerRow(position=j, user_key=u)
+                                        for j, u in enumerate(b.listeners)])
              for i, b in enumerate(cfg.boxes)]
     return rows
 
@@ -322,7 +323,7 @@ def _user_row(tid: int, position: int, u: UserConfig, account_id: int | None) ->
         kind=u.kind, fixed_number=u.fixed_number, mobile_number=u.mobile_number, voicemail_box=u.voicemail,
         call_waiting=u.call_waiting, barred=sorted(BarringClass(b).value for b in u.barred),
         forward_always=target_to_text(fw.always), forward_on_busy=target_to_text(fw.on_busy),
-        forward_on_no_answer=target_to_text(fw.on_no_answer), no_answer_after_s=fw.no_answer_after_s,
+        forward_on_no_answer=target_to_text(fw.on_no_answer), no_answer_after_s=fw.no_answer_after_s, email=u.email,
         devices=[UserDeviceRow(position=j, device=d) for j, d in enumerate(u.devices)],
         presence_rules=[PresenceRuleRow(position=j, status=PresenceStatus(r.status).value,
                                         target=target_to_text(r.target), applies_to=r.applies_to,
@@ -425,6 +426,7 @@ def _user(row: UserRow) -> UserConfig:
                              for r in row.presence_rules),
         barred=frozenset(BarringClass(b) for b in row.barred),
         call_waiting=row.call_waiting,
+        email=row.email,
     )
 
 
@@ -444,7 +446,7 @@ def _queue(row: QueueRow) -> QueueConfig:
 def _box(row: VoicemailBoxRow) -> VoicemailBoxConfig:
     return VoicemailBoxConfig(row.key, row.name, shared=row.shared,
                               listeners=tuple(listener.user_key for listener in row.listeners),
-                              greeting=row.greeting, email=tuple(row.email))
+                              greeting=row.greeting, email=tuple(row.email), notify=tuple(row.notify or ()))
 
 
 # --- what refers to what (for load_for_number) ----------------------------------------------

@@ -277,6 +277,7 @@ class UserConfig:
     presence_rules: tuple[PresenceRule, ...] = ()
     barred: frozenset[BarringClass] = frozenset()
     call_waiting: bool = False
+    email: str | None = None  # where their voicemail (and their boxes' messages) are mailed
 
 
 # --- answer groups, queues, voicemail, prompts, numbers -------------------------------------
@@ -328,7 +329,8 @@ class VoicemailBoxConfig:
     shared: bool = True
     listeners: tuple[str, ...] = ()
     greeting: str | None = None
-    email: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()  # addresses beyond the listeners' own
+    notify: tuple[str, ...] = ()  # +E.164 numbers (SMS) and https:// webhooks told of each new message
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,13 @@ class _Checker:
         for box in cfg.boxes:
             for key in box.listeners:
                 self.ref(f"voicemail box {box.key}", "user", key)
+            for address in box.email:
+                if notify_channel(address) != "email":
+                    self.add(f"voicemail box {box.key}", "bad-recipient", f"{address!r} is not an e-mail address")
+            for recipient in box.notify:
+                if notify_channel(recipient) not in ("sms", "webhook"):
+                    self.add(f"voicemail box {box.key}", "bad-recipient",
+                             f"{recipient!r} is neither a +E.164 number nor an https:// URL")
             self.prompt(f"voicemail box {box.key}", box.greeting)
         for flow in cfg.flows:
             self.flow(flow)
@@ -170,6 +177,8 @@ class _Checker:
         for label, number in (("fixed", user.fixed_number), ("mobile", user.mobile_number)):
             if number is not None and not is_e164(number):
                 self.add(where, "bad-number", f"{label} number {number!r} is not E.164")
+        if user.email is not None and notify_channel(user.email) != "email":
+            self.add(where, "bad-recipient", f"{user.email!r} is not an e-mail address")
         if user.kind in ("mobile", "both") and user.mobile_number is None:
             self.add(where, "no-mobile", f"{user.name} is a {user.kind} user without a mobile number")
         self.ref(where, "voicemail", user.voicemail)

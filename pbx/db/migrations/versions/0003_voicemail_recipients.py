@@ -1,0 +1,30 @@
+"""Users' e-mail addresses and voicemail boxes' SMS/webhook recipients (F-06: listeners are notified).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("email", sa.String(), nullable=True))
+    with op.batch_alter_table("voicemail_boxes") as batch:
+        batch.add_column(sa.Column("notify", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("voicemail_boxes") as batch:
+        batch.drop_column("notify")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("email")
