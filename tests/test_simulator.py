@@ -937,3 +937,24 @@ def test_sim_clock_runs_faster_than_the_wall_clock() -> None:
     assert START + timedelta(seconds=10) <= now < START + timedelta(seconds=30)
     with pytest.raises(ValueError):
         SimClock(datetime(2026, 1, 1), 1.0)  # naive: the controller's decisions need a zone
+
+
+def test_mwi_update_sets_the_lamp_and_says_so_like_res_mwi_external_ami() -> None:
+    async def body(sim: SimAsterisk, _: Any) -> tuple[list[AMIMessage], list[AMIMessage], dict[str, tuple[int, int]]]:
+        ami = await AMI.connect(sim.ami_port, login("on"))
+        ok = await ami.reply(b"Action: MWIUpdate\r\nActionID: m1\r\nMailbox: salj@exempel\r\n"
+                             b"OldMessages: 2\r\nNewMessages: 1\r\n\r\n")
+        event = await ami.until(lambda m: m.name == "MessageWaiting")
+        bad = await ami.reply(b"Action: MWIUpdate\r\nActionID: m2\r\nMailbox: salj@exempel\r\nNewMessages: x\r\n\r\n")
+        missing = await ami.reply(b"Action: MWIUpdate\r\nActionID: m3\r\n\r\n")
+        await ami.close()
+        return ok + bad + missing, event, dict(sim.node.mwi)
+
+    replies, events, lamps = run(body)
+    assert [list(m.items()) for m in replies] == [
+        [("Response", "Success"), ("ActionID", "m1")],
+        [("Response", "Error"), ("ActionID", "m2"), ("Message", "Invalid NewMessages: x")],
+        [("Response", "Error"), ("ActionID", "m3"), ("Message", "Missing mailbox parameter in request")]]
+    assert list(events[-1].items()) == [("Event", "MessageWaiting"), ("Privilege", "call,all"),
+                                        ("Mailbox", "salj@exempel"), ("Waiting", "1"), ("New", "1"), ("Old", "2")]
+    assert lamps == {"salj@exempel": (1, 2)}

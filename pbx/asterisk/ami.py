@@ -880,6 +880,14 @@ class AMIClient:
     async def stop_mixmonitor(self, channel: str) -> None:
         await self.send_action("StopMixMonitor", [("Channel", channel)])
 
+    async def mwi_update(self, mailbox: str, new: int, old: int) -> None:
+        """Message-waiting lamps for `mailbox` ("box@tenant", as the PJSIP endpoints' mailboxes= name it):
+        res_mwi_external_ami's MWIUpdate; our voicemail is not app_voicemail, so Asterisk learns counts from us."""
+        if new < 0 or old < 0:
+            raise ValueError("message counts cannot be negative")
+        await self.send_action("MWIUpdate", [("Mailbox", mailbox), ("OldMessages", str(old)),
+                                             ("NewMessages", str(new))])
+
     async def db_put(self, family: str, key: str, value: str) -> None:
         await self.send_action("DBPut", [("Family", family), ("Key", key), ("Val", value)])
 

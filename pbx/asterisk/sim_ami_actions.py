@@ -407,6 +407,25 @@ class ChannelActions:
             session.write(self._list_item(msg, "DBGetTreeResponse", [("Key", k), ("Val", v)], id_last=True))
         session.write(self._list_end(msg, "DBGetTreeComplete", len(entries)))
 
+    # --- external MWI (res_mwi_external_ami) ---------------------------------------------------
+    async def _on_mwiupdate(self, session: Session, msg: AMIMessage) -> None:
+        mailbox = msg.get("Mailbox") or ""
+        if not mailbox:
+            session.write(self._response(msg, "Error", "Missing mailbox parameter in request"))
+            return
+        counts = []
+        for header in ("OldMessages", "NewMessages"):
+            text = msg.get(header) or ""
+            if text and not re.match(r"^\s*\d+", text):  # sscanf("%u")
+                session.write(self._response(msg, "Error", f"Invalid {header}: {text}"))
+                return
+            counts.append(int(re.match(r"^\s*(\d+)", text).group(1)) if text else 0)  # type: ignore[union-attr]
+        old, new = counts
+        self.node.mwi[mailbox] = (new, old)
+        session.write(self._response(msg, "Success"))
+        self.node.emit("MessageWaiting", {"Mailbox": mailbox, "Waiting": "1" if new else "0", "New": str(new),
+                                          "Old": str(old)})
+
     async def _on_dbdel(self, session: Session, msg: AMIMessage) -> None:
         fk = self._family_key(session, msg)
         if fk is None:

@@ -60,6 +60,7 @@ EVENT_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "MusicOnHoldStart": ("call,all", (_CH, "Class")),
     "MusicOnHoldStop": ("call,all", (_CH,)),
     "MixMonitorStart": ("call,all", (_CH,)),
+    "MessageWaiting": ("call,all", ("@chan?", "Mailbox", "Waiting", "New", "Old")),
     "MixMonitorStop": ("call,all", (_CH,)),
     "MixMonitorMute": ("call,all", (_CH, "Direction", "State")),
     "AGIExecStart": ("agi,all", (_CH, "CommandId", "Command")),
@@ -278,6 +279,7 @@ class Node:
         self.endpoints: dict[str, Endpoint] = {"trunk": Endpoint()}
         self.devices: dict[str, str] = {}  # device → last reported state
         self.db: dict[str, dict[str, str]] = {}  # family → key → value (AstDB)
+        self.mwi: dict[str, tuple[int, int]] = {}  # mailbox → (new, old), as res_mwi_external keeps them
         self.globals: dict[str, str] = {}
         self.sinks: list[EventSink] = []
         self.calls: deque[SimCall] = deque(maxlen=keep_calls)  # a long benchmark must not grow without end
