@@ -149,6 +149,7 @@ class NumberRow(Base):
     user_key: Mapped[str | None]
     via: Mapped[str]
     label: Mapped[str]
+    record: Mapped[bool] = mapped_column(server_default=false())
 
 
 class PromptRow(Base):
@@ -305,6 +306,7 @@ class UserRow(Base):
     forward_on_no_answer: Mapped[str | None]
     no_answer_after_s: Mapped[int]
     email: Mapped[str | None]
+    record: Mapped[bool] = mapped_column(server_default=false())
 
     devices: Mapped[list[UserDeviceRow]] = relationship(
         order_by="UserDeviceRow.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -406,6 +408,7 @@ class QueueRow(Base):
     priority: Mapped[int]
     callback_scheduled: Mapped[bool] = mapped_column(server_default=false())
     callback_notify: Mapped[list[str] | None] = mapped_column(JSON)
+    record: Mapped[bool] = mapped_column(server_default=false())
 
     members: Mapped[list[QueueMemberRow]] = relationship(
         order_by="QueueMemberRow.position", cascade="all, delete-orphan", passive_deletes=True)

@@ -266,7 +266,7 @@ def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int]
                  prompt_files: Mapping[str, str]) -> list[Base]:
     rows: list[Base] = []
     rows += [NumberRow(tenant_id=tid, position=i, number=n.number, flow_key=n.flow, user_key=n.user, via=n.via,
-                       label=n.label, account_id=number_accounts.get(n.number))
+                       label=n.label, account_id=number_accounts.get(n.number), record=n.record)
              for i, n in enumerate(cfg.numbers)]
     rows += [PromptRow(tenant_id=tid, position=i, key=p.key, name=p.name, language=p.language,
                        file_path=prompt_files.get(p.key))
@@ -286,7 +286,7 @@ def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int]
     rows += [QueueRow(tenant_id=tid, position=i, key=q.key, name=q.name, strategy=q.strategy, wrapup_s=q.wrapup_s,
                       announce_every_s=q.announce_every_s, callback_key=q.callback_key, max_wait_s=q.max_wait_s,
                       join_empty=q.join_empty, priority=q.priority, callback_scheduled=q.callback_scheduled,
-                      callback_notify=list(q.callback_notify),
+                      callback_notify=list(q.callback_notify), record=q.record,
                       members=[QueueMemberRow(position=j, user_key=m) for j, m in enumerate(q.members)])
              for i, q in enumerate(cfg.queues)]
     rows += [VoicemailBoxRow(tenant_id=tid, position=i, key=b.key, name=b.name, shared=b.shared, greeting=b.greeting,
@@ -324,6 +324,7 @@ def _user_row(tid: int, position: int, u: UserConfig, account_id: int | None) ->
         call_waiting=u.call_waiting, barred=sorted(BarringClass(b).value for b in u.barred),
         forward_always=target_to_text(fw.always), forward_on_busy=target_to_text(fw.on_busy),
         forward_on_no_answer=target_to_text(fw.on_no_answer), no_answer_after_s=fw.no_answer_after_s, email=u.email,
+        record=u.record,
         devices=[UserDeviceRow(position=j, device=d) for j, d in enumerate(u.devices)],
         presence_rules=[PresenceRuleRow(position=j, status=PresenceStatus(r.status).value,
                                         target=target_to_text(r.target), applies_to=r.applies_to,
@@ -373,7 +374,8 @@ def _tenant_config(row: TenantRow) -> TenantConfig:
 
 
 def _number(row: NumberRow) -> NumberConfig:
-    return NumberConfig(row.number, flow=row.flow_key, user=row.user_key, via=cast(Any, row.via), label=row.label)
+    return NumberConfig(row.number, flow=row.flow_key, user=row.user_key, via=cast(Any, row.via), label=row.label,
+                        record=row.record)
 
 
 def _prompt(row: PromptRow) -> PromptConfig:
@@ -427,6 +429,7 @@ def _user(row: UserRow) -> UserConfig:
         barred=frozenset(BarringClass(b) for b in row.barred),
         call_waiting=row.call_waiting,
         email=row.email,
+        record=row.record,
     )
 
 
@@ -440,7 +443,8 @@ def _queue(row: QueueRow) -> QueueConfig:
     return QueueConfig(row.key, row.name, tuple(m.user_key for m in row.members), strategy=cast(Any, row.strategy),
                        wrapup_s=row.wrapup_s, announce_every_s=row.announce_every_s, callback_key=row.callback_key,
                        max_wait_s=row.max_wait_s, join_empty=row.join_empty, priority=row.priority,
-                       callback_scheduled=row.callback_scheduled, callback_notify=tuple(row.callback_notify or ()))
+                       callback_scheduled=row.callback_scheduled, callback_notify=tuple(row.callback_notify or ()),
+                       record=row.record)
 
 
 def _box(row: VoicemailBoxRow) -> VoicemailBoxConfig:

@@ -278,6 +278,7 @@ class UserConfig:
     barred: frozenset[BarringClass] = frozenset()
     call_waiting: bool = False
     email: str | None = None  # where their voicemail (and their boxes' messages) are mailed
+    record: bool = False  # F-14: every call this user answers is recorded
 
 
 # --- answer groups, queues, voicemail, prompts, numbers -------------------------------------
@@ -320,6 +321,7 @@ class QueueConfig:
     callback_scheduled: bool = False
     # F-10/F-12: who hears of a new callback request: e-mail addresses, +E.164 numbers (SMS), https:// webhooks
     callback_notify: tuple[str, ...] = ()
+    record: bool = False  # F-14: every call an agent takes from this queue is recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +351,7 @@ class NumberConfig:
     user: str | None = None
     via: Literal["fixed", "mobile"] = "fixed"
     label: str = ""
+    record: bool = False  # F-14: every answered call to this number is recorded
 
 
 @dataclass(frozen=True, slots=True)
