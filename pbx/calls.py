@@ -6,7 +6,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pbx.routing.engine import Decision
+from pbx.routing.engine import Call, Decision
 
 
 @dataclass
@@ -17,6 +17,8 @@ class CallRecord:
     path: list[str] = field(default_factory=list)
     ended: datetime | None = None
     cause: str = ""
+    dialled: str = ""
+    caller: str = ""
 
 
 class CallLog:
@@ -29,10 +31,12 @@ class CallLog:
         self.live_max = live_max
         self.total_finished = 0
 
-    def decision(self, decision: Decision, uniqueid: str) -> None:
+    def decision(self, decision: Decision, uniqueid: str, call: Call | None = None) -> None:
         record = self.live.get(uniqueid)
         if record is None:
-            record = self.live[uniqueid] = CallRecord(uniqueid, decision.tenant, decision.at)
+            record = self.live[uniqueid] = CallRecord(uniqueid, decision.tenant, decision.at,
+                                                      dialled=call.dialled if call else "",
+                                                      caller=call.caller if call else "")
             if len(self.live) > self.live_max:
                 self.live.popitem(last=False)
         record.path.append(" → ".join(decision.steps))

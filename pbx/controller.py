@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog
 from pbx.notifications import build_notifier, callback_message
+from pbx.recording.control import LiveRecording, RecordingControl, RecordingError
 from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
@@ -67,6 +69,8 @@ class Controller:
                              on_route=self.acd.on_route, announcer=self.acd.announce,
                              on_callback_result=self.acd.on_callback_result)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
+        self.recordings = RecordingControl(self._switch, Path(settings.spool), self.clock, self._recording_finished)
+        self.finished_recordings: list[LiveRecording] = []  # until issue 5's index takes them
         self.ami: AMIClient | None = None
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.http: web.AppRunner | None = None
@@ -191,11 +195,61 @@ class Controller:
         if uid:
             self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
             self._spawn(self.acd.on_hangup(uid))
+            self._spawn(self.recordings.call_ended(uid))
 
     def _on_dial_end(self, message: Any) -> None:
         uid, status = message.get("Uniqueid"), message.get("DialStatus")
         if uid and status:
             self._spawn(self.acd.on_dial_end(uid, status))
+            if status == "ANSWER":
+                self._spawn(self._record_if_configured(uid, message.get("Channel") or "",
+                                                       message.get("DestChannel") or ""))
+
+    # --- recording (F-14) -------------------------------------------------------------------
+    async def _record_if_configured(self, call_id: str, channel: str, answered_by: str) -> None:
+        """Continuous recording: the number dialled, the user who answered or the queue says so."""
+        record = self.calls.live.get(call_id)
+        if record is None or record.tenant is None or not channel:
+            return
+        table = self.tables.table.tenants.get(record.tenant)
+        if table is None:
+            return
+        device = answered_by.rpartition("-")[0] if answered_by.startswith("PJSIP/") else answered_by
+        owner = self.state.device_owner.get(device)
+        user = owner[1] if owner is not None and owner[0] == record.tenant else None
+        waiting = self.acd.callers.get(call_id)
+        queue = waiting.queue if waiting is not None else None
+        number = self.tables.table.numbers.get(record.dialled)
+        wanted = ((number is not None and number.tenant == record.tenant and number.record)
+                  or (user is not None and table.users[user].record)
+                  or (queue is not None and queue in table.queues and table.queues[queue].record))
+        if not wanted or self.recordings.of_call(record.tenant, call_id) is not None:
+            return
+        try:
+            await self.recordings.start(record.tenant, call_id, channel, kind="continuous", caller=record.caller,
+                                        dialled=record.dialled, user=user, queue=queue)
+        except Exception as exc:  # the call goes on unrecorded; say so loudly
+            log.error("continuous recording failed to start", extra={
+                "event": "recording_start_failed", "tenant": record.tenant, "call": call_id, "error": repr(exc)})
+
+    async def start_recording(self, tenant: str, call_id: str) -> LiveRecording:
+        """On demand (the API): record a live call of this tenant from now."""
+        record = self.calls.live.get(call_id)
+        if record is None or record.tenant != tenant:
+            raise RecordingError("not-found", f"no call {call_id!r} in progress")
+        ami = self._switch()
+        if ami is None:
+            raise RecordingError("asterisk-unavailable", "Asterisk is not connected; try again shortly")
+        channel = next((m.get("Channel") for m in await ami.core_show_channels() if m.get("Uniqueid") == call_id), None)
+        if not channel:
+            raise RecordingError("not-found", f"call {call_id!r} has ended")
+        waiting = self.acd.callers.get(call_id)
+        return await self.recordings.start(tenant, call_id, channel, kind="on-demand", caller=record.caller,
+                                           dialled=record.dialled, user=waiting.agent if waiting else None,
+                                           queue=waiting.queue if waiting else None)
+
+    async def _recording_finished(self, rec: LiveRecording) -> None:
+        self.finished_recordings.append(rec)
 
     async def resync(self) -> None:
         """After (re)connecting: believe Asterisk, not our memory, about lines and live calls."""

@@ -547,3 +547,73 @@ def test_an_answer_group_nobody_answers_repeats_its_message_and_rings_again_unti
     ring = next(s for s in c.steps if s.kind == "action" and s.value.startswith("ring^"))
     overflow = next(s for s in c.steps if s.kind == "result" and s.value == "TIMEOUT")
     assert 119 <= (overflow.at - ring.at).total_seconds() <= 122  # on time: no ring runs past the overflow
+
+
+def _wav_facts(path: Path) -> tuple[float, list[bool]]:
+    """Duration, and per second whether it holds sound (not digital silence)."""
+    with wave.open(str(path)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    seconds = len(frames) / 2 / rate
+    loud = [any(frames[i:i + 2 * rate]) for i in range(0, len(frames), 2 * rate)]
+    return seconds, loud
+
+
+def test_a_recording_started_paused_resumed_and_stopped_on_a_live_call(tmp_path: Path) -> None:
+    """F-14 on demand, through AMI MixMonitor / MixMonitorMute / StopMixMonitor against the simulator."""
+    from pbx.recording.control import RecordingError
+
+    async def body(controller: Controller, sim: Any) -> tuple[Any, list[float], Any]:
+        placed = await sim.place_call("+46701111111", MAIN_NUMBER, CallScript(keys=["2"]))
+        for _ in range(500):  # connected to an agent in Support
+            if placed.answered_by:
+                break
+            await asyncio.sleep(0.005)
+        marks = []
+        with pytest.raises(RecordingError) as other:
+            await controller.start_recording("annat", placed.uniqueid)  # another tenant's call: not found
+        rec = await controller.start_recording("exempel", placed.uniqueid)
+        marks.append(sim.clock.elapsed())
+        await asyncio.sleep(0.03)
+        await controller.recordings.pause("exempel", rec.id)
+        marks.append(sim.clock.elapsed())
+        await asyncio.sleep(0.03)
+        await controller.recordings.resume("exempel", rec.id)
+        marks.append(sim.clock.elapsed())
+        await asyncio.sleep(0.03)
+        await controller.recordings.stop("exempel", rec.id)
+        marks.append(sim.clock.elapsed())
+        await asyncio.wait_for(placed.wait(), 30)
+        return other.value.code, marks, controller.finished_recordings
+
+    code, marks, done = run(tmp_path, body, endpoints={"PJSIP/david": Endpoint(answer_after_s=1.0, talk_s=60.0)})
+    assert code == "not-found"
+    assert len(done) == 1 and done[0].kind == "on-demand" and done[0].tenant == "exempel"
+    seconds, loud = _wav_facts(done[0].file)
+    assert abs(seconds - (marks[3] - marks[0])) < 1.5  # the whole span, paused part included
+    paused = range(int(marks[1] - marks[0]) + 1, int(marks[2] - marks[0]) - 1)
+    assert paused and not any(loud[s] for s in paused)  # silence while paused
+    assert loud[0] and loud[-2]  # sound before the pause and after the resume
+
+
+def test_a_queue_that_records_records_every_answered_call(tmp_path: Path) -> None:
+    from pbx.demo import exempel
+    cfg = exempel()
+    recorded = replace(cfg, queues=(replace(cfg.queues[0], record=True),))
+
+    async def body(controller: Controller, sim: Any) -> tuple[SimCall, list[Any]]:
+        c = await call(sim, MAIN_NUMBER, ["2"])
+        for _ in range(200):
+            if controller.finished_recordings:
+                break
+            await asyncio.sleep(0.005)
+        return c, controller.finished_recordings
+
+    c, done = run(tmp_path, body, configs=[recorded, *demo_tenants()[1:]],
+                  endpoints={"PJSIP/david": Endpoint(answer_after_s=1.0, talk_s=30.0)})
+    assert c.answered_by == "PJSIP/david"
+    assert len(done) == 1
+    rec = done[0]
+    assert (rec.kind, rec.queue, rec.user, rec.call_id, rec.dialled) == ("continuous", "support", "david", c.uniqueid,
+                                                                          MAIN_NUMBER)
+    seconds, _ = _wav_facts(rec.file)
+    assert 29 <= seconds <= 32  # the conversation

@@ -37,7 +37,7 @@ class Router:
 
     def __init__(self, tables: TableHolder, state: LiveView, clock: Callable[[], datetime],
                  settings: ContractSettings | None = None,
-                 on_decision: Callable[[Decision, str], None] | None = None,
+                 on_decision: Callable[[Decision, str, Call], None] | None = None,
                  on_recorded: Callable[[str, str, str], None] | None = None,
                  on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
                  announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None,
@@ -114,7 +114,7 @@ class Router:
                 log.debug("decision", extra={"event": "decision", "uniqueid": uniqueid, "tenant": decision.tenant,
                                              "node": decision.node, "do": todo, "trace": " → ".join(decision.steps)})
             if self.on_decision is not None:
-                self.on_decision(decision, uniqueid)
+                self.on_decision(decision, uniqueid, call)
             if self.on_route is not None:
                 # after the answer is on its way: the dialplan must not wait for the contact centre
                 self._spawn(self._after(decision, call, uniqueid, session.env.get("agi_channel", "")))

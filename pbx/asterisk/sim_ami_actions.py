@@ -341,8 +341,16 @@ class ChannelActions:
             session.write(self._response(msg, "Error", "Cannot set mute flag"))
             return
         session.write(self._response(msg, "Success"))
+        muted = state.lower() in TRUE
+        now = self.node.clock.elapsed()
+        if muted and not any(end < 0 for _, end in chan.mutes):
+            chan.mutes.append([now, -1.0])
+        elif not muted:
+            for span in chan.mutes:
+                if span[1] < 0:
+                    span[1] = now
         self.node.emit("MixMonitorMute", {"Direction": msg.get("Direction") or "both",
-                                          "State": "1" if state.lower() in TRUE else "0"}, chan=chan)
+                                          "State": "1" if muted else "0"}, chan=chan)
 
     async def _on_stopmixmonitor(self, session: Session, msg: AMIMessage) -> None:
         name = msg.get("Channel") or ""
@@ -358,7 +366,7 @@ class ChannelActions:
             return
         path, started = chan.mixmonitors.pop(0)
         try:
-            write_wav(path, self.node.clock.elapsed() - started)
+            self.node.finish_recording(chan, path, started)
         except OSError as exc:
             self.node.log.warning("MixMonitor cannot write %s: %s", path, exc)
         session.write(self._response(msg, "Success"))

@@ -10,7 +10,7 @@ import struct
 import time
 import wave
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -219,6 +219,7 @@ class Channel:
         self.remote_hangup = False  # hung up by the far end (a BYE), not by Asterisk
         self.redirect_to: tuple[str, str, int] | None = None
         self.mixmonitors: list[tuple[str, float]] = []  # (file, started at)
+        self.mutes: list[list[float]] = []  # [muted at, unmuted at (-1: still muted)]: silence in the recording
         self.on_answer: Callable[[Channel], None] | None = None  # Local ;2 answered → ;1 and the originate
         self._waiters: list[asyncio.Future[Channel | None]] = []
 
@@ -499,10 +500,17 @@ class Node:
     def stop_mixmonitors(self, chan: Channel) -> None:
         for path, started in chan.mixmonitors:
             try:
-                write_wav(path, self.clock.elapsed() - started)
+                self.finish_recording(chan, path, started)
             except OSError as exc:  # Asterisk logs and goes on when it cannot write a recording
                 self.log.warning("MixMonitor could not write %s: %s", path, exc)
         chan.mixmonitors.clear()
+        chan.mutes.clear()
+
+    def finish_recording(self, chan: Channel, path: str, started: float) -> None:
+        """What MixMonitor leaves: audio from start to now, silence where it was muted (MixMonitorMute)."""
+        now = self.clock.elapsed()
+        quiet = [(max(a, started) - started, (now if b < 0 else b) - started) for a, b in chan.mutes]
+        write_wav(path, now - started, silent=quiet)
 
 
 def _resolve(fut: asyncio.Future[Channel | None]) -> None:
@@ -510,14 +518,19 @@ def _resolve(fut: asyncio.Future[Channel | None]) -> None:
         fut.set_result(None)
 
 
-def write_wav(path: str, seconds: float, *, rate: int = 8000) -> None:
-    """A valid 8 kHz mono 16-bit WAV of `seconds` of quiet speech-band noise (parent dirs created)."""
+def write_wav(path: str, seconds: float, *, rate: int = 8000, silent: Sequence[tuple[float, float]] = ()) -> None:
+    """A valid 8 kHz mono 16-bit WAV of `seconds` of quiet speech-band noise (parent dirs created), with
+    digital silence over the `silent` (start, end) spans, in seconds from the start."""
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
     frames = max(0, int(seconds * rate))
     one_second = _tone(rate)
-    audio = one_second * (frames // rate) + one_second[: (frames % rate) * 2]
+    audio = bytearray(one_second * (frames // rate) + one_second[: (frames % rate) * 2])
+    for start, end in silent:
+        a, b = max(0, int(start * rate)) * 2, min(frames, int(end * rate)) * 2
+        if b > a:
+            audio[a:b] = bytes(b - a)
     with wave.open(path, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

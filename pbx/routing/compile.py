@@ -30,6 +30,7 @@ class NumberRoute:
     user: str | None
     via: Literal["fixed", "mobile"]
     label: str
+    record: bool = False  # F-14: answered calls to this number are recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +122,13 @@ def compile_tenant(cfg: TenantConfig, validate: bool = True) -> tuple[TenantTabl
     )
     # Numbers of one tenant that share a destination share one route object: 1,000,000 numbers
     # over a few flows per tenant then cost a dict entry each, not an object each.
-    shared: dict[tuple[str | None, str | None, str, str], NumberRoute] = {}
+    shared: dict[tuple[str | None, str | None, str, str, bool], NumberRoute] = {}
     numbers: dict[str, NumberRoute] = {}
     for n in cfg.numbers:
-        sig = (n.flow, n.user, n.via, n.label)
+        sig = (n.flow, n.user, n.via, n.label, n.record)
         route = shared.get(sig)
         if route is None:
-            route = shared[sig] = NumberRoute(cfg.key, n.flow, n.user, n.via, n.label)
+            route = shared[sig] = NumberRoute(cfg.key, n.flow, n.user, n.via, n.label, n.record)
         numbers[n.number] = route
     return table, numbers
 
