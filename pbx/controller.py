@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +29,15 @@ from pbx.asterisk.router import Router
 from pbx.calls import CallLog
 from pbx.notifications import build_notifier, callback_message
 from pbx.recording.control import LiveRecording, RecordingControl, RecordingError
+from pbx.recording.index import RecordingIndex
 from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
 from pbx.state.memory import DeviceLines
-from pbx.state.store import LiveStore, MemoryStore
+from pbx.state.store import LiveStore, MemoryStore, make_event
 from pbx.tables import TableHolder, compile_from
+from pbx.voicemail.messages import Message, VoicemailStore
+from pbx.voicemail.notify import message_notification
 
 log = logging.getLogger("pbx.controller")
 
@@ -44,11 +48,14 @@ class Controller:
     def __init__(self, settings: Settings, configs: list[TenantConfig], presences: Presences | None = None, *,
                  clock: Callable[[], datetime] | None = None, simulator: Any = None,
                  reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None,
-                 store: LiveStore | None = None) -> None:
+                 store: LiveStore | None = None, voicemail: VoicemailStore | None = None,
+                 recording_index: RecordingIndex | None = None) -> None:
         """`simulator`: a started-or-not SimAsterisk to drive instead of a real Asterisk.
         `reload`: called by the scheduler; returns new (stamp, configs, presences) when the
         database changed, else None. `store`: the live state shared with other controllers
-        (a RedisStore); by default one in memory for this process."""
+        (a RedisStore); by default one in memory for this process. `voicemail`: where recorded messages
+        are kept; without it they stay in the spool, logged. `recording_index`: where finished call
+        recordings are listed (likewise)."""
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
@@ -62,15 +69,18 @@ class Controller:
         self._background: set[asyncio.Task[Any]] = set()
         self._bind_devices(configs)
         self.notifier = build_notifier(settings)
+        self.voicemail = voicemail
+        self.recording_index = recording_index
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
                               on_callback_filed=self._callback_filed)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
                              on_route=self.acd.on_route, announcer=self.acd.announce,
+                             on_recorded=self._message_recorded,
                              on_callback_result=self.acd.on_callback_result)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.recordings = RecordingControl(self._switch, Path(settings.spool), self.clock, self._recording_finished)
-        self.finished_recordings: list[LiveRecording] = []  # until issue 5's index takes them
+        self.finished_recordings: deque[LiveRecording] = deque(maxlen=100)  # the latest, for `pbx call` and tests
         self.ami: AMIClient | None = None
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.http: web.AppRunner | None = None
@@ -133,6 +143,9 @@ class Controller:
             await self._ami_task
         if self.reload is not None:
             self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
+                                   coalesce=True)
+        if self.recording_index is not None or self.voicemail is not None:
+            self.scheduler.add_job(self._retention, "interval", hours=1, id="media-retention", max_instances=1,
                                    coalesce=True)
         self.scheduler.start()
         await self.acd.start()
@@ -205,6 +218,52 @@ class Controller:
                 self._spawn(self._record_if_configured(uid, message.get("Channel") or "",
                                                        message.get("DestChannel") or ""))
 
+    # --- voicemail (F-06) -------------------------------------------------------------------
+    async def _message_recorded(self, dialled: str, position: str, file: str, caller: str, call_id: str) -> None:
+        """A caller left a message: keep it (or discard an empty one), tell the listeners, light the lamps."""
+        tenant = position.split("^", 1)[0]
+        path = Path(file if file.endswith(".wav") else file + ".wav")
+        spool = Path(self.settings.spool).resolve() / "voicemail" / tenant
+        if not tenant or path.resolve().parent.parent != spool:
+            log.warning("recording outside its tenant's voicemail spool refused", extra={
+                "event": "voicemail_bad_path", "tenant": tenant, "file": file, "call": call_id})
+            return
+        box = path.parent.name
+        if self.voicemail is None:
+            log.warning("no voicemail store: message left in the spool", extra={
+                "event": "voicemail_unstored", "tenant": tenant, "box": box, "file": str(path)})
+            return
+        message = await self.voicemail.adeposit(tenant, box, path, call_id=call_id, caller=caller, dialled=dialled,
+                                                at=self.clock())
+        if message is None:
+            return  # empty or broken: not a message (the store logged why)
+        await self.store.publish(tenant, make_event("voicemail", tenant, self.clock().timestamp(), box=box,
+                                                    message=message.id, caller=caller))
+        await self.update_mwi(tenant, box)
+        audio = await asyncio.to_thread((self.voicemail.media_root / message.file).read_bytes)
+        note, recipients = message_notification(message, self.tables.table, audio)
+        if recipients:
+            await self.notifier.notify(note, recipients)
+
+    async def update_mwi(self, tenant: str, box: str) -> None:
+        """Message-waiting lamps for a box ("box@tenant" in the phones' mailboxes=) from the stored counts."""
+        ami = self._switch()
+        if ami is None or self.voicemail is None:
+            return
+        new, old = await self.voicemail.acounts(tenant, box)
+        try:
+            await ami.mwi_update(f"{box}@{tenant}", new, old)
+        except Exception as exc:  # the lamp is wrong until the next change or resync; the message is safe
+            log.warning("MWI update failed", extra={"event": "mwi_failed", "tenant": tenant, "box": box,
+                                                     "error": repr(exc)})
+
+    async def mark_heard(self, tenant: str, message_id: str, heard: bool, by: str) -> Message:
+        """One heard state for every listener and device; the lamps follow."""
+        assert self.voicemail is not None
+        message = await self.voicemail.amark_heard(tenant, message_id, heard, by)
+        await self.update_mwi(tenant, message.box)
+        return message
+
     # --- recording (F-14) -------------------------------------------------------------------
     async def _record_if_configured(self, call_id: str, channel: str, answered_by: str) -> None:
         """Continuous recording: the number dialled, the user who answered or the queue says so."""
@@ -250,6 +309,27 @@ class Controller:
 
     async def _recording_finished(self, rec: LiveRecording) -> None:
         self.finished_recordings.append(rec)
+        if self.recording_index is None:
+            log.warning("no recording index: recording left in the spool", extra={
+                "event": "recording_unindexed", "tenant": rec.tenant, "file": str(rec.file)})
+            return
+        listed = await self.recording_index.aindex(rec.tenant, rec.file, call_id=rec.call_id, kind=rec.kind,
+                                                   caller=rec.caller, dialled=rec.dialled, user=rec.user,
+                                                   queue=rec.queue, started_at=rec.started_at)
+        if listed is not None:
+            await self.store.publish(rec.tenant, make_event("recording", rec.tenant, self.clock().timestamp(),
+                                                            recording=listed.id, call=rec.call_id))
+
+    async def _retention(self) -> None:
+        """Hourly: recordings and messages older than their tenant's retention are deleted (and logged)."""
+        now = self.clock()
+        try:
+            if self.recording_index is not None:
+                await self.recording_index.aapply_retention(now)
+            if self.voicemail is not None:
+                await self.voicemail.avoicemail_retention(now)
+        except Exception:
+            log.exception("retention run failed", extra={"event": "retention_error"})
 
     async def resync(self) -> None:
         """After (re)connecting: believe Asterisk, not our memory, about lines and live calls."""

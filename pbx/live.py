@@ -54,6 +54,20 @@ def db_reloader(settings: Settings) -> Any:
     return reload
 
 
+def media_stores(settings: Settings, clock: Any = None) -> dict[str, Any]:
+    """Voicemail messages and call recordings: rows in the configuration database, files under PBX_MEDIA."""
+    from pathlib import Path
+
+    from pbx.db import make_engine, session_factory
+    from pbx.recording.index import RecordingIndex
+    from pbx.voicemail.messages import VoicemailStore
+
+    sessions = session_factory(make_engine(settings.database_url))
+    media = Path(settings.media)
+    now = clock or (lambda: datetime.now(UTC))
+    return {"voicemail": VoicemailStore(sessions, media, now), "recording_index": RecordingIndex(sessions, media, now)}
+
+
 def print_call(sim_call: Any, controller: Controller, out: TextIO) -> None:
     """Each step of a simulated call and, for each request, the decision and why."""
     record = controller.calls.finished[-1] if controller.calls.finished else None
@@ -104,7 +118,7 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
         client = aioredis.from_url(settings.redis_url)
         store = RedisStore(client)
     controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings),
-                            store=store)
+                            store=store, **media_stores(settings, clock))
     await controller.start()
     if sim is not None:
         asterisk = f"simulated Asterisk (AMI on port {sim.ami_port})"

@@ -25,6 +25,8 @@ class Settings:
     PBX_HTTP_BIND     host:port of the health and metrics endpoint [127.0.0.1:8080]
     PBX_TRUNK         PJSIP endpoint of the operator trunk [trunk]
     PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
+    PBX_MEDIA         where voicemail messages and call recordings are kept [/var/lib/pbx/media; ./var/media with
+                      the simulator]
     PBX_REDIS_URL     redis://host:6379/0 for live state shared by several controllers [unset: in memory]
     PBX_SIM_SPEED     simulator clock speed, simulated seconds per real second [1]
     PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]
@@ -43,6 +45,7 @@ class Settings:
     http_port: int = 8080
     trunk: str = "trunk"
     spool: str = "/var/spool/pbx"
+    media: str = "/var/lib/pbx/media"
     sim_speed: float = 1.0
     redis_url: str | None = None
     smtp_url: str | None = field(default=None, repr=False)
@@ -69,6 +72,7 @@ class Settings:
             http_port=http_port,
             trunk=env.get("PBX_TRUNK", "trunk"),
             spool=env.get("PBX_SPOOL", default_spool),
+            media=env.get("PBX_MEDIA", "/var/lib/pbx/media" if ami else str(Path("var/media").resolve())),
             sim_speed=float(env.get("PBX_SIM_SPEED", "1")),
             redis_url=env.get("PBX_REDIS_URL") or None,
             smtp_url=env.get("PBX_SMTP_URL") or None,

@@ -34,7 +34,7 @@ def settings_for(tmp: Path) -> Settings:
 
 def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime = TUE_10,
         endpoints: dict[str, Endpoint] | None = None, speed: float = SPEED, redis_url: str | None = None,
-        configs: list[Any] | None = None) -> T:
+        configs: list[Any] | None = None, media: bool = False) -> T:
     """Run `body` against a controller in front of a simulated Asterisk; live state in memory, or
     in Redis (under a key prefix of its own) when `redis_url` is given."""
     async def main() -> T:
@@ -48,7 +48,7 @@ def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime
         store = RedisStore(client, prefix=prefix,
                            clock=lambda: sim.clock.now().timestamp()) if client else None
         controller = Controller(settings, tenants, demo_presence(at.date()), clock=sim.clock.now, simulator=sim,
-                                store=store)
+                                store=store, **(media_stores(tmp, tenants, sim.clock.now) if media else {}))
         await controller.start()
         try:
             return await body(controller, sim)
@@ -59,6 +59,22 @@ def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime
                     await client.delete(key)
                 await client.aclose()
     return asyncio.run(main())
+
+
+def media_stores(tmp: Path, tenants: list[Any], clock: Callable[[], datetime]) -> dict[str, Any]:
+    """Messages and recordings in a migrated SQLite database holding the tenants, files under tmp/media."""
+    from pbx.db import make_engine, migrate, save_tenant, session_factory
+    from pbx.recording.index import RecordingIndex
+    from pbx.voicemail.messages import VoicemailStore
+    url = f"sqlite:///{tmp / 'pbx.sqlite'}"
+    migrate(url)
+    sessions = session_factory(make_engine(url))
+    with sessions() as session:
+        for cfg in tenants:
+            save_tenant(session, cfg)
+        session.commit()
+    return {"voicemail": VoicemailStore(sessions, tmp / "media", clock),
+            "recording_index": RecordingIndex(sessions, tmp / "media", clock)}
 
 
 async def call(sim: Any, number: str, keys: list[str], timeout: float = 30.0, **script: Any) -> SimCall:
@@ -571,25 +587,31 @@ def test_a_recording_started_paused_resumed_and_stopped_on_a_live_call(tmp_path:
         marks = []
         with pytest.raises(RecordingError) as other:
             await controller.start_recording("annat", placed.uniqueid)  # another tenant's call: not found
+        marks.append(sim.clock.elapsed())  # each mark just before its AMI action (the actions take a few ms)
         rec = await controller.start_recording("exempel", placed.uniqueid)
-        marks.append(sim.clock.elapsed())
         await asyncio.sleep(0.03)
+        marks.append(sim.clock.elapsed())
         await controller.recordings.pause("exempel", rec.id)
-        marks.append(sim.clock.elapsed())
         await asyncio.sleep(0.03)
+        marks.append(sim.clock.elapsed())
         await controller.recordings.resume("exempel", rec.id)
-        marks.append(sim.clock.elapsed())
         await asyncio.sleep(0.03)
-        await controller.recordings.stop("exempel", rec.id)
         marks.append(sim.clock.elapsed())
+        await controller.recordings.stop("exempel", rec.id)  # and then the index, which takes longer
         await asyncio.wait_for(placed.wait(), 30)
-        return other.value.code, marks, controller.finished_recordings
+        index = controller.recording_index
+        listed = await index.arecordings("exempel")
+        audio = await index.aaudio_path("exempel", listed[0].id) if listed else None
+        return other.value.code, marks, listed, audio, await index.arecordings("annat"), placed.uniqueid
 
-    code, marks, done = run(tmp_path, body, endpoints={"PJSIP/david": Endpoint(answer_after_s=1.0, talk_s=60.0)})
+    code, marks, listed, audio, others, call_id = run(
+        tmp_path, body, media=True, endpoints={"PJSIP/david": Endpoint(answer_after_s=1.0, talk_s=60.0)})
     assert code == "not-found"
-    assert len(done) == 1 and done[0].kind == "on-demand" and done[0].tenant == "exempel"
-    seconds, loud = _wav_facts(done[0].file)
+    assert [(r.kind, r.call_id, r.queue, r.user) for r in listed] == [("on-demand", call_id, "support", "david")]
+    assert others == []
+    seconds, loud = _wav_facts(audio)
     assert abs(seconds - (marks[3] - marks[0])) < 1.5  # the whole span, paused part included
+    assert abs(listed[0].duration_s - seconds) < 0.01  # indexed with that duration
     paused = range(int(marks[1] - marks[0]) + 1, int(marks[2] - marks[0]) - 1)
     assert paused and not any(loud[s] for s in paused)  # silence while paused
     assert loud[0] and loud[-2]  # sound before the pause and after the resume
@@ -617,3 +639,46 @@ def test_a_queue_that_records_records_every_answered_call(tmp_path: Path) -> Non
                                                                           MAIN_NUMBER)
     seconds, _ = _wav_facts(rec.file)
     assert 29 <= seconds <= 32  # the conversation
+
+
+def test_a_message_left_after_hours_reaches_both_listeners_and_heard_is_one_state(tmp_path: Path) -> None:
+    """Issue 5's scenario: closed → the shared Växel box; Åsa and Anna get the e-mail with the audio; Åsa
+    marks it heard and Anna sees it heard; the message-waiting lamp follows."""
+    from pbx.notifications import build_notifier
+    try:
+        from tests.smtp_server import smtp_server
+    except ImportError:  # tests/ on sys.path (rootdir-less runs)
+        from smtp_server import smtp_server  # type: ignore[no-redef]
+
+    async def body(controller: Controller, sim: Any) -> dict[str, Any]:
+        async with smtp_server() as server:
+            controller.notifier = build_notifier(replace(
+                controller.settings, smtp_url=f"smtp://127.0.0.1:{server.port}?from=vaxel@exempel.se"))
+            c = await call(sim, MAIN_NUMBER, [])
+            for _ in range(500):
+                if len(server.received) >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            vm = controller.voicemail
+            [message] = await vm.amessages("exempel", "vaxel")
+            lamp_before = sim.node.mwi.get("vaxel@exempel")
+            await controller.mark_heard("exempel", message.id, True, by="asa")
+            seen_by_anna = await vm.amessages("exempel", "vaxel")
+            others = await vm.amessages("annat")
+            stored = (vm.media_root / message.file).read_bytes()
+            return {"call": c, "mail": server.received, "message": message, "lamps": (lamp_before,
+                    sim.node.mwi.get("vaxel@exempel")), "anna": seen_by_anna, "others": others, "stored": stored}
+
+    got = run(tmp_path, body, at=TUE_10.replace(hour=19), media=True)
+    message = got["message"]
+    assert (message.box, message.caller, message.call_id) == ("vaxel", "+46701234567", got["call"].uniqueid)
+    assert message.duration_s > 1 and not message.heard
+    assert sorted(r for m in got["mail"] for r in m.rcpt_tos) == ["anna@exempel.se", "asa@exempel.se"]
+    for mail in got["mail"]:
+        [attachment] = list(mail.message.iter_attachments())
+        assert attachment.get_content_type() == "audio/wav"
+        assert attachment.get_content() == got["stored"]  # the message itself, byte for byte
+    assert got["lamps"] == ((1, 0), (0, 1))  # one new → heard: one old
+    assert [(m.id, m.heard, m.heard_by) for m in got["anna"]] == [(message.id, True, "asa")]
+    assert got["others"] == []  # another tenant sees nothing
+    assert not list((tmp_path / "spool" / "voicemail").rglob("*.wav"))  # moved out of the spool, not copied

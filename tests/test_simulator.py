@@ -869,7 +869,7 @@ def test_queue_ticks_and_a_scripted_key_ends_the_wait() -> None:
     assert about(sim_seconds(first, tick) + sim_seconds(second, key), 9.0)  # counted over both waits
 
 
-def test_voicemail_records_a_wav_and_a_hangup_while_recording_is_handed_over(tmp_path: Path) -> None:
+def test_voicemail_records_a_wav_hands_it_over_and_a_hangup_while_recording_too(tmp_path: Path) -> None:
     box = tmp_path / "spool" / "voicemail" / "exempel" / "salj"
     recorded: list[tuple[str, ...]] = []
 
@@ -896,7 +896,9 @@ def test_voicemail_records_a_wav_and_a_hangup_while_recording_is_handed_over(tmp
     assert cut.results == [] and cut.recording and Path(cut.recording).exists()
     with wave.open(cut.recording) as w:
         assert 0 < w.getnframes() < 4 * 8000  # what was said until the hangup (after 2 s greeting, 0.5 s beep)
-    assert recorded == [(NUMBER, "exempel^main^vm^^0^0", f"{box}/{cut.uniqueid}"), ("h", "0")]
+    # a finished message is handed over at once (extension s), one cut short by the h extension
+    assert recorded == [(NUMBER, "exempel^main^vm^^0^0", f"{box}/{whole.uniqueid}"), ("s", "0"),
+                        (NUMBER, "exempel^main^vm^^0^0", f"{box}/{cut.uniqueid}"), ("h", "0")]
     assert cut.steps[-2].kind == "agi" and cut.steps[-2].details.startswith("recorded(")
 
 

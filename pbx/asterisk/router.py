@@ -38,7 +38,7 @@ class Router:
     def __init__(self, tables: TableHolder, state: LiveView, clock: Callable[[], datetime],
                  settings: ContractSettings | None = None,
                  on_decision: Callable[[Decision, str, Call], None] | None = None,
-                 on_recorded: Callable[[str, str, str], None] | None = None,
+                 on_recorded: Callable[[str, str, str, str, str], Awaitable[None]] | None = None,
                  on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
                  announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None,
                  on_callback_result: Callable[[str, str], Awaitable[None]] | None = None) -> None:
@@ -57,11 +57,12 @@ class Router:
     async def __call__(self, session: AGISession) -> None:
         uniqueid = session.env.get("agi_uniqueid", "")
         if session.script == "recorded":
-            # the caller hung up while recording a message: hand the file on (issue 5 stores it)
+            # a message was recorded (pbx-voicemail's h extension): dialled, PBX_POS, RECORDED_FILE
             self.stats.recorded += 1
             args = session.args
             if self.on_recorded is not None and len(args) >= 3:
-                self.on_recorded(args[0], args[1], args[2])
+                self._spawn(self._recorded(args[0], args[1], args[2], session.env.get("agi_callerid", ""),
+                                           uniqueid))
             return
         if session.script == "callback-result":
             # a callback call ended (pbx-callback's h extension): request id and the customer's DIALSTATUS
@@ -136,6 +137,14 @@ class Router:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _recorded(self, dialled: str, position: str, file: str, caller: str, uniqueid: str) -> None:
+        assert self.on_recorded is not None
+        try:
+            await self.on_recorded(dialled, position, file, caller, uniqueid)
+        except Exception:  # the file stays in the spool: nothing is lost, and the log says where it is
+            log.exception("recorded message not stored", extra={"event": "recorded_hook_error", "file": file,
+                                                                 "uniqueid": uniqueid})
 
     async def _callback_result(self, call_id: str, status: str) -> None:
         assert self.on_callback_result is not None

@@ -420,9 +420,11 @@ class Dialplan:
             spoken = min(call.script.message_s, node.clock.elapsed() - started)
             write_wav(path, spoken)
         node.set_var(chan, "RECORD_STATUS", "SILENCE")
-        self._set(chan, c, "s", 5, "PBX_RESULT", "RECORDED")
+        await self._hand_over_recording(chan, call, c, "s", 5, dead=False)
+        self._set(chan, c, "s", 6, "RECORDED_FILE", "")
+        self._set(chan, c, "s", 7, "PBX_RESULT", "RECORDED")
         self._step(call, "result", f"PBX_RESULT=RECORDED ({path}, {spoken:g} s)", value="RECORDED")
-        return self._goto_step(chan, c, "s", 6)
+        return self._goto_step(chan, c, "s", 8)
 
     async def _pbx_callback(self, chan: Channel, call: SimCall, exten: str) -> Location:
         """extensions.conf's pbx-callback: the agent answered the controller's Originate; they hear
@@ -451,10 +453,15 @@ class Dialplan:
 
     async def _h_recorded(self, chan: Channel, call: SimCall) -> None:
         """exten h of pbx-voicemail: hand a message cut short by a hangup to the controller."""
+        await self._hand_over_recording(chan, call, "pbx-voicemail", "h", 1, dead=True)
+
+    async def _hand_over_recording(self, chan: Channel, call: SimCall, c: str, exten: str, priority: int, *,
+                                   dead: bool) -> None:
         host, port = self.agi_target()
         args = [chan.vars.get("PBX_DIALLED", ""), chan.vars.get("PBX_POS", ""), chan.vars["RECORDED_FILE"]]
-        self._app(chan, "pbx-voicemail", "h", 1, "ExecIf",
-                  f"1?AGI(agi://{host}:{port}/recorded," + ",".join(args) + ")", dead=True)
+        agi = f"AGI(agi://{host}:{port}/recorded," + ",".join(args) + ")"
+        self._app(chan, c, exten, priority, "ExecIf" if dead else "AGI", f"1?{agi}" if dead else agi[4:-1],
+                  dead=dead)
         outcome = await self.agi.run(chan, host, port, "recorded", args)
         self.node.set_var(chan, "AGISTATUS", outcome.status)
         shown = ", ".join(repr(a) for a in args)

@@ -1,4 +1,4 @@
-"""The SQL tables: tenant configuration, account trees and presence periods (SQLAlchemy 2 declarative models)."""
+"""The SQL tables: configuration, account trees, presence, voicemail messages and recordings (SQLAlchemy 2 models)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
@@ -450,6 +451,86 @@ class VoicemailListenerRow(Base):
     box_id: Mapped[int] = mapped_column(ForeignKey("voicemail_boxes.id", ondelete="CASCADE"))
     position: Mapped[int]
     user_key: Mapped[str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Media: voicemail messages, call recordings, their deletion log and retention (pbx.voicemail, pbx.recording)
+# ---------------------------------------------------------------------------------------------
+
+
+class VoicemailMessageRow(Base):
+    """A message left in a voicemail box. The audio is a file under the media root (`file`, relative to it).
+
+    Boxes are named by key, like presence entries name users: saving the configuration replaces the
+    box rows, and that must not take the messages with it. One call leaves at most one message per
+    box (the unique constraint makes a repeated deposit a no-op rather than a duplicate)."""
+
+    __tablename__ = "voicemail_messages"
+    __table_args__ = (UniqueConstraint("tenant_id", "box", "call_id"), Index(None, "tenant_id", "received_at"))
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # a UUID, also the file's name
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    box: Mapped[str]
+    call_id: Mapped[str]
+    caller: Mapped[str]
+    dialled: Mapped[str]
+    received_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    file: Mapped[str]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+    # One heard state per message, whoever listened and on whatever device (F-06).
+    heard: Mapped[bool]
+    heard_at: Mapped[datetime | None]
+    heard_by: Mapped[str | None]
+    folder: Mapped[str]  # "new" | "saved"
+
+
+class RecordingRow(Base):
+    """A call recording (F-14): continuous per number, or started on demand during a call."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index(None, "tenant_id", "started_at"), Index(None, "tenant_id", "call_id"))
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # a UUID, also the file's name
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    call_id: Mapped[str]
+    kind: Mapped[str]  # "continuous" | "on-demand"
+    caller: Mapped[str]
+    dialled: Mapped[str]
+    user_key: Mapped[str | None]  # the user or agent in the call, if any
+    queue_key: Mapped[str | None]
+    started_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    file: Mapped[str]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+
+
+class MediaDeletionRow(Base):
+    """The deletion log: every voicemail message or recording removed, by whom (or "retention") and why."""
+
+    __tablename__ = "media_deletions"
+    __table_args__ = (Index(None, "tenant_id", "deleted_at"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str]  # "voicemail" | "recording"
+    ref: Mapped[str]  # the message's or recording's id
+    file: Mapped[str]
+    deleted_at: Mapped[datetime]
+    deleted_by: Mapped[str]
+    reason: Mapped[str]
+
+
+class MediaSettingsRow(Base):
+    """A tenant's retention limits in days; NULL keeps media until someone deletes it."""
+
+    __tablename__ = "media_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    recording_retention_days: Mapped[int | None]
+    voicemail_retention_days: Mapped[int | None]
 
 
 # Tables whose rows are the tenant's configuration proper (children cascade from them): these are
