@@ -24,7 +24,7 @@ import struct
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -298,16 +298,23 @@ def _make_dirs(directory: Path) -> None:
 
 
 def atomic_copy(src: Path, dest: Path) -> FileDigest:
-    """Copy `src` to `dest` so that `dest` is either absent or complete: a temporary file in dest's
-    directory, fsync, os.replace, fsync of the directory. No temporary file is left on any error.
+    """Copy `src` to `dest` so that `dest` is either absent or complete (see `atomic_write`).
     Returns the size and SHA-256 of what was written."""
+    with src.open("rb") as source:
+        return atomic_write(dest, iter(lambda: source.read(_COPY_CHUNK), b""))
+
+
+def atomic_write(dest: Path, chunks: Iterable[bytes]) -> FileDigest:
+    """Write `chunks` to `dest` so that readers see the old file or the new one, never part of one: a
+    temporary file in dest's directory, fsync, os.replace, fsync of the directory. No temporary file is
+    left on any error. Returns the size and SHA-256 of what was written."""
     _make_dirs(dest.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         digest = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out, src.open("rb") as source:
-            while chunk := source.read(_COPY_CHUNK):
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ import wave
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from pbx.media import atomic_write, check_key, fsync_dir
 
 with warnings.catch_warnings():
     # pydub warns at import when ffmpeg is missing (we check for it ourselves, with a clearer error) and
@@ -46,7 +47,6 @@ PEAK_CEILING_DBFS = -3.0
 SILENCE_PEAK_DBFS = -50.0  # nothing louder than this anywhere: an empty recording
 # ffmpeg demuxers an upload may be read with (names as ffmpeg lists them; "mov" covers mp4/m4a/3gp).
 _DEMUXERS = "wav,w64,mp3,ogg,flac,mov,matroska,aac,aiff,caf,asf,amr,au"
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 _EXTENSIONS = {NARROWBAND_HZ: ".wav", WIDEBAND_HZ: ".wav16"}
 
@@ -159,15 +159,10 @@ def wav_info(wav: bytes) -> WavInfo:
         raise ValueError(f"not a WAV file: {exc}") from None
 
 
-def _check_name(value: str, what: str) -> None:
-    if not _NAME.fullmatch(value):
-        raise ValueError(f"{what} {value!r} must be 1–64 of a-z, 0-9, '-', '_' (starting with a letter or digit)")
-
-
 def prompt_path(root: Path, tenant: str, key: str, *, wideband: bool = False) -> Path:
     """Where a tenant's prompt lives (tenant and key checked: nothing outside `root/t/<tenant>`)."""
-    _check_name(tenant, "tenant")
-    _check_name(key, "prompt key")
+    check_key(tenant, "tenant")
+    check_key(key, "prompt key")
     return root / "t" / tenant / f"{key}{_EXTENSIONS[WIDEBAND_HZ if wideband else NARROWBAND_HZ]}"
 
 
@@ -179,21 +174,9 @@ def store_prompt(root: Path, tenant: str, key: str, wav: bytes) -> Path:
     if info.rate not in _EXTENSIONS or info.channels != 1 or info.sample_width != 2:
         raise ValueError(f"not a prompt WAV (8 or 16 kHz, mono, 16-bit): {info}")
     target = prompt_path(root, tenant, key, wideband=info.rate == WIDEBAND_HZ)
-    directory = target.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(wav)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, (wav,))
     prompt_path(root, tenant, key, wideband=info.rate != WIDEBAND_HZ).unlink(missing_ok=True)
-    _fsync_dir(directory)
+    fsync_dir(target.parent)
     return target
 
 
@@ -206,16 +189,8 @@ def delete_prompt(root: Path, tenant: str, key: str) -> bool:
             path.unlink()
             removed = True
     if removed:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # Decoding takes a subprocess and disk writes fsync: callers on the event loop use these.
