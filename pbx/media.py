@@ -54,7 +54,6 @@ __all__ = [
     "index_file",
     "inspect_wav",
     "is_message_worth_keeping",
-    "is_recording_worth_keeping",
     "load_retention",
     "log_deletion",
     "media_path",
@@ -196,14 +195,11 @@ def _chunk_peak(data: bytes, width: int) -> int:
 
 
 def message_flaw(facts: WavFacts) -> str | None:
-    """Why a recording is not a voicemail message (no-audio, too-short, silent), or None when it is one."""
-    if facts.frames == 0:
-        return "no-audio"
-    if facts.duration_s < MIN_MESSAGE_S:
+    """Why a recording is not a voicemail message (no-audio, too-short, silent), or None when it is one:
+    what makes a call recording not worth listing, and shorter than MIN_MESSAGE_S."""
+    if facts.frames and facts.duration_s < MIN_MESSAGE_S:
         return "too-short"
-    if facts.peak_dbfs is not None and facts.peak_dbfs <= SILENCE_PEAK_DBFS:
-        return "silent"
-    return None
+    return recording_flaw(facts)
 
 
 def is_message_worth_keeping(facts: WavFacts) -> bool:
@@ -220,10 +216,6 @@ def recording_flaw(facts: WavFacts) -> str | None:
     if facts.peak_dbfs is not None and facts.peak_dbfs <= SILENCE_PEAK_DBFS:
         return "silent"
     return None
-
-
-def is_recording_worth_keeping(facts: WavFacts) -> bool:
-    return recording_flaw(facts) is None
 
 
 # --- paths -------------------------------------------------------------------------------------
