@@ -27,6 +27,8 @@ from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backof
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog
+from pbx.ivr.prompts import PromptStore
+from pbx.ivr.services import PhoneServices
 from pbx.notifications import build_notifier, callback_message
 from pbx.recording.control import LiveRecording, RecordingControl, RecordingError
 from pbx.recording.index import RecordingIndex
@@ -49,13 +51,13 @@ class Controller:
                  clock: Callable[[], datetime] | None = None, simulator: Any = None,
                  reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None,
                  store: LiveStore | None = None, voicemail: VoicemailStore | None = None,
-                 recording_index: RecordingIndex | None = None) -> None:
+                 recording_index: RecordingIndex | None = None, prompts: PromptStore | None = None) -> None:
         """`simulator`: a started-or-not SimAsterisk to drive instead of a real Asterisk.
         `reload`: called by the scheduler; returns new (stamp, configs, presences) when the
         database changed, else None. `store`: the live state shared with other controllers
         (a RedisStore); by default one in memory for this process. `voicemail`: where recorded messages
         are kept; without it they stay in the spool, logged. `recording_index`: where finished call
-        recordings are listed (likewise)."""
+        recordings are listed (likewise). `prompts`: tenants' own prompts (recorded by phone here)."""
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
@@ -71,13 +73,16 @@ class Controller:
         self.notifier = build_notifier(settings)
         self.voicemail = voicemail
         self.recording_index = recording_index
+        self.prompts = prompts
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
                               on_callback_filed=self._callback_filed)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
+        self.services = PhoneServices(self.tables, contract, self.clock, voicemail=voicemail, prompts=prompts,
+                                      box_changed=self.update_mwi)
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
                              on_route=self.acd.on_route, announcer=self.acd.announce,
                              on_recorded=self._message_recorded,
-                             on_callback_result=self.acd.on_callback_result)
+                             on_callback_result=self.acd.on_callback_result, services=self.services)
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.recordings = RecordingControl(self._switch, Path(settings.spool), self.clock, self._recording_finished)
         self.finished_recordings: deque[LiveRecording] = deque(maxlen=100)  # the latest, for `pbx call` and tests
@@ -144,9 +149,9 @@ class Controller:
         if self.reload is not None:
             self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
                                    coalesce=True)
-        if self.recording_index is not None or self.voicemail is not None:
-            self.scheduler.add_job(self._retention, "interval", hours=1, id="media-retention", max_instances=1,
-                                   coalesce=True)
+        # retention of recordings and messages, and the sweep of abandoned prompt recordings
+        self.scheduler.add_job(self._retention, "interval", hours=1, id="media-retention", max_instances=1,
+                               coalesce=True)
         self.scheduler.start()
         await self.acd.start()
         await self._start_http()
@@ -321,13 +326,15 @@ class Controller:
                                                             recording=listed.id, call=rec.call_id))
 
     async def _retention(self) -> None:
-        """Hourly: recordings and messages older than their tenant's retention are deleted (and logged)."""
+        """Hourly: recordings and messages older than their tenant's retention are deleted (and logged);
+        prompt recordings abandoned in the spool go too."""
         now = self.clock()
         try:
             if self.recording_index is not None:
                 await self.recording_index.aapply_retention(now)
             if self.voicemail is not None:
                 await self.voicemail.avoicemail_retention(now)
+            await asyncio.to_thread(self.services.sweep_spool)
         except Exception:
             log.exception("retention run failed", extra={"event": "retention_error"})
 

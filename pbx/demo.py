@@ -24,6 +24,7 @@ from pbx.routing.model import (
     QueueConfig,
     QueueNode,
     ScheduleSwitch,
+    ServiceNode,
     Target,
     TenantConfig,
     UserConfig,
@@ -37,6 +38,8 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MAIN_NUMBER = "+46812345600"
 GOTEBORG_NUMBER = "+46317654300"
 ANNAT_NUMBER = "+46851234500"
+VOICEMAIL_NUMBER = "+46812345698"  # listeners call here for their messages (caller ID known)
+PROMPTS_NUMBER = "+46812345699"  # the reception records the tenant's prompts here
 
 
 def kontorstid() -> ScheduleConfig:
@@ -96,6 +99,13 @@ def exempel() -> TenantConfig:
         HangupNode("tack", "callback-confirm"),
         VoicemailNode("vm-vaxel", "vaxel"),
     ))
+    voicemail = Flow("rostbrevlada", "Lyssna på röstbrevlådan", "lyssna", (
+        ServiceNode("lyssna", "voicemail", name="Röstbrevlådan"),
+    ))
+    recording = Flow("inspelning", "Spela in meddelanden", "spela-in", (
+        ServiceNode("spela-in", "prompts", users=("asa", "anna"), name="Inspelning",
+                    prompts={"1": "exempel-huvudmeny", "2": "exempel-goteborg", "3": "exempel-goteborg-meny"}),
+    ))
     return TenantConfig(
         key="exempel",
         name="Exempel AB",
@@ -105,8 +115,10 @@ def exempel() -> TenantConfig:
             NumberConfig("+46812345601", user="anna", label="Anna direct"),
             NumberConfig("+46701111111", user="anna", via="mobile", label="Anna mobile"),
             NumberConfig("+46812345610", user="asa", label="Reception direct"),
+            NumberConfig(VOICEMAIL_NUMBER, flow="rostbrevlada", label="Voicemail service"),
+            NumberConfig(PROMPTS_NUMBER, flow="inspelning", label="Prompt recording service"),
         ),
-        flows=(main, goteborg),
+        flows=(main, goteborg, voicemail, recording),
         schedules=(kontorstid(),),
         users=users,
         groups=(GroupConfig("salj", "Sälj", tuple(GroupMember(u, 20) for u in ("anna", "bjorn", "cecilia")),

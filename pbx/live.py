@@ -55,17 +55,20 @@ def db_reloader(settings: Settings) -> Any:
 
 
 def media_stores(settings: Settings, clock: Any = None) -> dict[str, Any]:
-    """Voicemail messages and call recordings: rows in the configuration database, files under PBX_MEDIA."""
+    """Voicemail messages and call recordings: rows in the configuration database, files under PBX_MEDIA;
+    tenants' own prompts under PBX_PROMPTS."""
     from pathlib import Path
 
     from pbx.db import make_engine, session_factory
+    from pbx.ivr.prompts import PromptStore
     from pbx.recording.index import RecordingIndex
     from pbx.voicemail.messages import VoicemailStore
 
     sessions = session_factory(make_engine(settings.database_url))
     media = Path(settings.media)
     now = clock or (lambda: datetime.now(UTC))
-    return {"voicemail": VoicemailStore(sessions, media, now), "recording_index": RecordingIndex(sessions, media, now)}
+    return {"voicemail": VoicemailStore(sessions, media, now), "recording_index": RecordingIndex(sessions, media, now),
+            "prompts": PromptStore(sessions, Path(settings.prompts))}
 
 
 def print_call(sim_call: Any, controller: Controller, out: TextIO) -> None:

@@ -27,6 +27,8 @@ class Settings:
     PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
     PBX_MEDIA         where voicemail messages and call recordings are kept [/var/lib/pbx/media; ./var/media with
                       the simulator]
+    PBX_PROMPTS       tenants' own prompts: Asterisk's sounds/pbx directory (files go in t/<tenant>/)
+                      [/var/lib/asterisk/sounds/pbx; ./var/prompts with the simulator]
     PBX_REDIS_URL     redis://host:6379/0 for live state shared by several controllers [unset: in memory]
     PBX_SIM_SPEED     simulator clock speed, simulated seconds per real second [1]
     PBX_LOG_LEVEL     DEBUG, INFO, WARNING… [INFO]
@@ -46,6 +48,7 @@ class Settings:
     trunk: str = "trunk"
     spool: str = "/var/spool/pbx"
     media: str = "/var/lib/pbx/media"
+    prompts: str = "/var/lib/asterisk/sounds/pbx"
     sim_speed: float = 1.0
     redis_url: str | None = None
     smtp_url: str | None = field(default=None, repr=False)
@@ -73,6 +76,8 @@ class Settings:
             trunk=env.get("PBX_TRUNK", "trunk"),
             spool=env.get("PBX_SPOOL", default_spool),
             media=env.get("PBX_MEDIA", "/var/lib/pbx/media" if ami else str(Path("var/media").resolve())),
+            prompts=env.get("PBX_PROMPTS",
+                            "/var/lib/asterisk/sounds/pbx" if ami else str(Path("var/prompts").resolve())),
             sim_speed=float(env.get("PBX_SIM_SPEED", "1")),
             redis_url=env.get("PBX_REDIS_URL") or None,
             smtp_url=env.get("PBX_SMTP_URL") or None,

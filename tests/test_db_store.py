@@ -61,6 +61,7 @@ from pbx.routing.model import (
     QueueConfig,
     QueueNode,
     ScheduleSwitch,
+    ServiceNode,
     Target,
     TenantConfig,
     UserConfig,
@@ -159,6 +160,12 @@ def rich() -> TenantConfig:
         UserNode("mobil", "anna", via="mobile", next="vm-anna"),
         VoicemailNode("vm-anna", "anna"),
     ))
+    services = Flow("tjanster", "Tjänster", "tjanster-meny", (
+        Menu("tjanster-meny", "welcome", {"1": "lyssna", "2": "spela-in"}, timeout_next="lyssna",
+             invalid_next="lyssna"),
+        ServiceNode("lyssna", "voicemail", name="Röstbrevlådan"),
+        ServiceNode("spela-in", "prompts", users=("asa", "anna"), prompts={"1": "huvudmeny", "20": "halsning-salj"}),
+    ))
     return TenantConfig(
         key="exempel",
         name="Exempel AB",
@@ -171,7 +178,7 @@ def rich() -> TenantConfig:
             NumberConfig("+46812345601", user="anna", label="Anna direkt"),
             NumberConfig(ANNA_MOBILE, user="anna", via="mobile", label="Anna mobil"),
         ),
-        flows=(huvud, jour_flow),
+        flows=(huvud, jour_flow, services),
         schedules=(kontorstid, jour),
         users=users,
         groups=(
@@ -319,7 +326,7 @@ def test_saving_again_replaces_the_whole_configuration(session: Session, engine:
     cfg = rich()
     save(session, cfg)
     smaller = dataclasses.replace(
-        cfg, version=8, name="Exempel Aktiebolag", numbers=cfg.numbers[1:], flows=cfg.flows[1:],
+        cfg, version=8, name="Exempel Aktiebolag", numbers=cfg.numbers[1:], flows=cfg.flows[1:2],
         schedules=cfg.schedules[::-1], users=cfg.users[::-1], prompts=cfg.prompts[:1], fallback=None)
     save(session, smaller)
     with fresh(engine) as other:

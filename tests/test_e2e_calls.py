@@ -62,8 +62,10 @@ def run(tmp: Path, body: Callable[[Controller, Any], Awaitable[T]], at: datetime
 
 
 def media_stores(tmp: Path, tenants: list[Any], clock: Callable[[], datetime]) -> dict[str, Any]:
-    """Messages and recordings in a migrated SQLite database holding the tenants, files under tmp/media."""
+    """Messages, recordings and prompts in a migrated SQLite database holding the tenants, files under
+    tmp/media and tmp/prompts."""
     from pbx.db import make_engine, migrate, save_tenant, session_factory
+    from pbx.ivr.prompts import PromptStore
     from pbx.recording.index import RecordingIndex
     from pbx.voicemail.messages import VoicemailStore
     url = f"sqlite:///{tmp / 'pbx.sqlite'}"
@@ -74,7 +76,8 @@ def media_stores(tmp: Path, tenants: list[Any], clock: Callable[[], datetime]) -
             save_tenant(session, cfg)
         session.commit()
     return {"voicemail": VoicemailStore(sessions, tmp / "media", clock),
-            "recording_index": RecordingIndex(sessions, tmp / "media", clock)}
+            "recording_index": RecordingIndex(sessions, tmp / "media", clock),
+            "prompts": PromptStore(sessions, tmp / "prompts")}
 
 
 async def call(sim: Any, number: str, keys: list[str], timeout: float = 30.0, **script: Any) -> SimCall:

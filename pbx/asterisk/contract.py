@@ -6,7 +6,8 @@ PBX_DO (what to do next: `action^field^field…`, read with CUT(PBX_DO,^,n)). Th
 dialplan in asterisk-config/extensions.conf executes PBX_DO in context `pbx-<action>` and asks
 again with PBX_RESULT set. Pure: no I/O here, so the simulator and the tests share it.
 
-PBX_DO by action (PLAY = prompt files joined by '&', played first):
+PBX_DO by action (PLAY = prompt files joined by '&', played first; a prompt key `file:/abs/path`
+plays that file, which is how a listener hears a voicemail message):
   menu^PLAY^DIGITS^TIMEOUT_S              Read one key → PBX_RESULT (empty on timeout)
   dial^PLAY^DIALSTRING^RING_S             Dial → PBX_RESULT=${DIALSTATUS}
   ring^PLAY^MEMBERS^OVERFLOW_S^WAITPLAY   answer group; MEMBERS = dial~ring_s;dial~ring_s (in
@@ -17,6 +18,8 @@ PBX_DO by action (PLAY = prompt files joined by '&', played first):
                                           PBX_AGENT/PBX_RING_S + Redirect); an agent who does not
                                           answer sends them back (NOANSWER…) keeping their place
   voicemail^PLAY^FILE                     Record(FILE.wav) → RECORDED (the message is FILE.wav)
+  record^PLAY^FILE^MAX_S                  Record(FILE.wav) up to MAX_S, ended by # → RECORDED (a
+                                          prompt recorded by phone; the controller takes it from there)
   collect^PLAY^MAX_DIGITS^TIMEOUT_S       Read up to MAX_DIGITS ending with # → PBX_RESULT
   hangup^PLAY^CAUSE                       Hangup(CAUSE) after PLAY
 """
@@ -36,7 +39,9 @@ from pbx.routing.engine import (
     EnterQueue,
     Hangup,
     PlayMenu,
+    RecordPrompt,
     RingGroup,
+    Service,
     Voicemail,
 )
 
@@ -91,11 +96,21 @@ def prompt_files(prompts: Sequence[str], table: RoutingTable, tenant: str | None
     own = t.prompts if t is not None else frozenset()
     files: list[str] = []
     for key in prompts:
-        if key in own:
+        if key.startswith("file:"):  # a recording (a voicemail message, a prompt to review), played as it is
+            path = key[5:]
+            if not path.startswith("/") or "&" in path or "," in path:
+                raise ContractError(f"file {path!r} cannot be played (absolute, without '&' or ',')")
+            files.append(path.removesuffix(".wav"))
+        elif key in own:
             files.append(f"{settings.sounds}/t/{tenant}/{key}")
         else:  # a default prompt, or a number/time/wait spoken from words (pbx.ivr.say)
             files.extend(f"{settings.sounds}/{language}/{word}" for word in expand(key, language))
     return "&".join(files)
+
+
+def prompt_spool_file(tenant: str, uniqueid: str, settings: ContractSettings) -> str:
+    """Where Asterisk records a prompt spoken by phone (without .wav), one file per call."""
+    return f"{settings.spool}/prompts/{tenant}/{uniqueid.replace('/', '_')}"
 
 
 def dial_string(targets: Sequence[str], settings: ContractSettings) -> str:
@@ -130,6 +145,10 @@ def encode_action(d: Decision, table: RoutingTable, uniqueid: str, settings: Con
         fields = ["voicemail", play(extra), path]
     elif isinstance(a, CollectNumber):
         fields = ["collect", play((a.prompt,)), "20", "10"]
+    elif isinstance(a, RecordPrompt):
+        fields = ["record", play(), prompt_spool_file(d.tenant or "", uniqueid, settings), str(a.max_s)]
+    elif isinstance(a, Service):
+        raise ContractError(f"phone service {a.service!r} was not resolved to an action")
     else:
         assert isinstance(a, Hangup)
         fields = ["hangup", play(), str(CAUSES.get(a.cause, 16))]

@@ -12,11 +12,13 @@ from typing import Any
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
 from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
-from pbx.routing.engine import Call, Decision, EnterQueue, Hangup, decide
+from pbx.routing.engine import Call, Decision, EnterQueue, Hangup, Service, decide
 from pbx.routing.state import LiveView
 from pbx.tables import TableHolder
 
 log = logging.getLogger("pbx.router")
+
+SERVICE_TIMEOUT_S = 10.0  # a phone service step may read and write files and the database
 
 
 @dataclass
@@ -41,7 +43,8 @@ class Router:
                  on_recorded: Callable[[str, str, str, str, str], Awaitable[None]] | None = None,
                  on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
                  announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None,
-                 on_callback_result: Callable[[str, str], Awaitable[None]] | None = None) -> None:
+                 on_callback_result: Callable[[str, str], Awaitable[None]] | None = None,
+                 services: Callable[[Decision, Call, str], Awaitable[Decision]] | None = None) -> None:
         self.tables = tables
         self.state = state
         self.clock = clock
@@ -51,6 +54,7 @@ class Router:
         self.on_route = on_route
         self.announcer = announcer
         self.on_callback_result = on_callback_result
+        self.services = services
         self._background: set[asyncio.Task[None]] = set()
         self.stats = RouterStats()
 
@@ -92,6 +96,8 @@ class Router:
             if self.announcer is not None and (isinstance(decision.action, EnterQueue) or (
                     isinstance(decision.action, Hangup) and (decision.target or "").startswith("callback:"))):
                 decision = await self._announce(decision, call, uniqueid)
+            elif isinstance(decision.action, Service):
+                decision = await self._service(decision, call, uniqueid)
             position = encode_position(decision)
             todo = encode_action(decision, table, uniqueid, self.settings)
         except Exception:
@@ -131,6 +137,19 @@ class Router:
                                                   "error": repr(exc)})
             return decision
         return decision._replace(action=decision.action._replace(prompts=prompts))
+
+    async def _service(self, decision: Decision, call: Call, uniqueid: str) -> Decision:
+        """A phone service's next step (voicemail by phone, prompt recording); if it cannot answer in
+        time the caller hears that the service is not working, never silence."""
+        try:
+            if self.services is None:
+                raise RuntimeError("no phone services configured")
+            return await asyncio.wait_for(self.services(decision, call, uniqueid), SERVICE_TIMEOUT_S)
+        except Exception as exc:
+            self.stats.errors += 1
+            log.warning("phone service failed", extra={"event": "service_failed", "uniqueid": uniqueid,
+                                                       "error": repr(exc)})
+            return decision._replace(action=Hangup(("service-failed",), "failure"), target=None)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after this request's answer; keep a reference so the task is not collected."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ FOREVER_S = 86400.0  # Dial() or WaitExten() without a timeout
 # Contexts of the generic dialplan. pbx-connect is the simulator's own: a queue caller redirected
 # there is connected to the agent in channel variable PBX_AGENT (see `_pbx_connect`).
 CONTEXTS = ("pbx-inbound", "pbx-step", "pbx-menu", "pbx-dial", "pbx-ring", "pbx-queue", "pbx-voicemail",
-            "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback")
+            "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback", "pbx-record")
 
 
 class DialplanHangup(Exception):
@@ -425,6 +426,36 @@ class Dialplan:
         self._set(chan, c, "s", 7, "PBX_RESULT", "RECORDED")
         self._step(call, "result", f"PBX_RESULT=RECORDED ({path}, {spoken:g} s)", value="RECORDED")
         return self._goto_step(chan, c, "s", 8)
+
+    async def _pbx_record(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        """extensions.conf's pbx-record: a prompt spoken by phone; the caller ends it with # after
+        `message_s`. Hanging up mid-way discards the file (Record without option k)."""
+        c, node = "pbx-record", self.node
+        play, file, most = self._field(chan, 2), self._field(chan, 3), self._field(chan, 4)
+        await self._answer_app(chan, c, 1)
+        await self._exec_if_play(chan, c, 2, play)
+        self._app(chan, c, "s", 3, "Playback", "beep")
+        await self._play(chan, "beep", BEEP_S)
+        self._app(chan, c, "s", 4, "Record", f"{file}.wav,5,{most}")
+        path = f"{file}.wav"
+        try:
+            write_wav(path, 0)
+        except OSError as exc:
+            node.log.warning("simulated Record cannot write %s: %s", path, exc)
+            raise DialplanHangup(None) from exc
+        spoken = min(call.script.message_s, _seconds(most, 120.0))
+        try:
+            await node.sleep(spoken, chan)
+        except Interrupted:
+            os.unlink(path)
+            raise
+        write_wav(path, spoken)
+        node.set_var(chan, "RECORDED_FILE", file)
+        node.set_var(chan, "RECORD_STATUS", "DTMF")
+        call.recording = path
+        self._set(chan, c, "s", 5, "PBX_RESULT", "RECORDED")
+        self._step(call, "result", f"PBX_RESULT=RECORDED ({path}, {spoken:g} s)", value="RECORDED")
+        return self._goto_step(chan, c, "s", 6)
 
     async def _pbx_callback(self, chan: Channel, call: SimCall, exten: str) -> Location:
         """extensions.conf's pbx-callback: the agent answered the controller's Originate; they hear

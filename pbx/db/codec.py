@@ -33,6 +33,10 @@ def _mapping_fields(cls: type[Any]) -> frozenset[str]:
 
 
 _MAPPINGS: Mapping[type[Any], frozenset[str]] = {cls: _mapping_fields(cls) for cls in NODE_TYPES.values()}
+# Fields that hold a tuple (ServiceNode.users): JSON gives them back as lists.
+_TUPLES: Mapping[type[Any], frozenset[str]] = {
+    cls: frozenset(name for name, hint in typing.get_type_hints(cls).items() if typing.get_origin(hint) is tuple)
+    for cls in NODE_TYPES.values()}
 
 
 def node_to_params(node: Node) -> dict[str, Any]:
@@ -65,8 +69,9 @@ def node_from_params(kind: str, key: str, name: str, params: Mapping[str, Any]) 
     unknown = set(params) - known
     if unknown:
         raise ValueError(f"node {key!r} ({kind}): unknown fields {sorted(unknown)}")
-    mappings = _MAPPINGS[cls]
-    kwargs = {field: (dict(value) if field in mappings else value) for field, value in params.items()}
+    mappings, tuples = _MAPPINGS[cls], _TUPLES[cls]
+    kwargs = {field: (dict(value) if field in mappings else tuple(value) if field in tuples else value)
+              for field, value in params.items()}
     node: Node = cls(key=key, name=name, **kwargs)
     return node
 

@@ -62,6 +62,7 @@ from pbx.routing.model import (
     QueueConfig,
     QueueNode,
     ScheduleSwitch,
+    ServiceNode,
     Target,
     TenantConfig,
     UserConfig,
@@ -492,6 +493,12 @@ class _References:
                 self.add("queue", node.queue)
             case HangupNode():
                 self.add("prompt", node.prompt)
+            case ServiceNode():
+                self.add("voicemail", node.box)
+                for user in node.users:
+                    self.add("user", user)
+                for prompt in node.prompts.values():
+                    self.add("prompt", prompt)
 
     def user(self, user: UserConfig) -> None:
         self.add("voicemail", user.voicemail)

@@ -38,5 +38,44 @@ SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "callback-offer": ("Vill du bli uppringd i stället, tryck", "To be called back instead, press"),
         "voicemail-greeting": ("Lämna ett meddelande efter tonen.", "Please leave a message after the tone."),
         "goodbye": ("Tack för samtalet, hej då.", "Thank you for calling, goodbye."),
+        # phone services (pbx.ivr.services): listening to voicemail, recording prompts
+        "service-refused": ("Ditt nummer har inte tillgång till den här tjänsten.",
+                            "Your number does not have access to this service."),
+        "service-failed": ("Tjänsten fungerar inte just nu. Försök igen senare.",
+                           "The service is not working right now. Please try again later."),
+        "vm-no-box": ("Du har ingen röstbrevlåda.", "You have no voicemail box."),
+        "vm-new-count": ("Nya meddelanden:", "New messages:"),  # then the number
+        "vm-saved-count": ("Sparade meddelanden:", "Saved messages:"),
+        "vm-saved-messages": ("Sparade meddelanden.", "Saved messages."),
+        "vm-from": ("Från", "From"),  # then the digits
+        "vm-received-today": ("Mottaget i dag", "Received today"),  # then the time
+        "vm-received-yesterday": ("Mottaget i går", "Received yesterday"),
+        "vm-received": ("Mottaget för", "Received"),  # then the number of days
+        "vm-days-ago": ("dagar sedan", "days ago"),
+        "vm-options": (
+            "Tryck 1 för att lyssna igen, 2 för att spara, 3 för nästa meddelande, 5 för att behålla det som nytt, "
+            "7 för att radera, eller stjärna för att avsluta.",
+            "Press 1 to listen again, 2 to save, 3 for the next message, 5 to keep it as new, 7 to delete, "
+            "or star to finish.",
+        ),
+        "vm-saved": ("Meddelandet är sparat.", "Message saved."),
+        "vm-kept-new": ("Meddelandet är markerat som nytt.", "Message marked as new."),
+        "vm-deleted": ("Meddelandet är raderat.", "Message deleted."),
+        "vm-no-more": ("Inga fler meddelanden.", "No more messages."),
+        "prompt-enter-code": (
+            "Slå numret på meddelandet du vill spela in, avsluta med fyrkant.",
+            "Enter the number of the prompt to record, then press hash.",
+        ),
+        "prompt-record": ("Tala in meddelandet efter tonen. Tryck fyrkant när du är klar.",
+                          "Record the prompt after the tone. Press hash when you are done."),
+        "prompt-review": (
+            "Tryck 1 för att spara, 2 för att spela in igen, 3 för att lyssna igen, eller stjärna för att avbryta.",
+            "Press 1 to keep it, 2 to record again, 3 to listen again, or star to cancel.",
+        ),
+        "prompt-stored": ("Inspelningen är sparad.", "The recording is saved."),
+        "prompt-cancelled": ("Inspelningen är borttagen.", "The recording was discarded."),
+        "prompt-not-recorded": ("Ingen inspelning kom fram.", "Nothing was recorded."),
+        "prompt-rejected": ("Inspelningen gick inte att använda, den var tyst.",
+                            "The recording could not be used, it was silent."),
     }
 )

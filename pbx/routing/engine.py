@@ -21,6 +21,7 @@ from pbx.routing.model import (
     QueueConfig,
     QueueNode,
     ScheduleSwitch,
+    ServiceNode,
     Target,
     UserConfig,
     UserNode,
@@ -96,7 +97,24 @@ class Hangup(NamedTuple):
     cause: str = "normal"
 
 
-Action: TypeAlias = PlayMenu | RingGroup | EnterQueue | Voicemail | Dial | CollectNumber | Hangup
+class Service(NamedTuple):
+    """A phone service (ServiceNode) takes over: its next step comes from live data (messages, files), which
+    the pure core does not hold, so the router asks the service and sends what it answers instead."""
+
+    prompts: tuple[str, ...]
+    service: str
+    box: str | None
+
+
+class RecordPrompt(NamedTuple):
+    """Record what the caller says (up to `max_s`, ended by # or silence) into the call's prompt spool file."""
+
+    prompts: tuple[str, ...]
+    max_s: int
+
+
+Action: TypeAlias = (PlayMenu | RingGroup | EnterQueue | Voicemail | Dial | CollectNumber | Hangup | Service
+                     | RecordPrompt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +263,9 @@ class _Step:
         if isinstance(node, CallbackNode):
             self.trace.append(("ask for a callback number (default {})", self.call.caller or "none"))
             return self.done(CollectNumber(tuple(self.prompts), node.prompt, self.call.caller, node.queue), node.key)
+        if isinstance(node, ServiceNode):
+            self.trace.append(("phone service {}", node.service))
+            return self.done(Service(tuple(self.prompts), node.service, node.box), node.key)
         assert isinstance(node, HangupNode)
         if node.prompt:
             self.prompts.append(node.prompt)
@@ -443,6 +464,9 @@ class _Step:
         target = call.target or ""
         if isinstance(node, Menu):
             return self.menu_result(node, result)
+        if isinstance(node, ServiceNode):  # the service keeps its own place in `target`
+            self.trace.append(("phone service {}: {}", node.service, result or "no input"))
+            return self.done(Service((), node.service, node.box), node.key, call.target, call.attempt)
         if result.upper() in ANSWERED:
             self.trace.append(("call answered and completed",))
             return self.done(Hangup(()), call.node, target)

@@ -30,6 +30,7 @@ class NodeKind(StrEnum):
     EXTERNAL = "external"
     CALLBACK = "callback"
     HANGUP = "hangup"
+    SERVICE = "service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,24 @@ class HangupNode:
     kind: Literal[NodeKind.HANGUP] = NodeKind.HANGUP
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceNode:
+    """A phone service for the tenant's own people, who are known by their caller ID (F-04, U-02).
+
+    `voicemail`: a listener steps through the messages of `box`, or of every box they may listen to
+    (their personal box and the shared boxes that list them). `prompts`: an administrator records one
+    of the tenant's prompts; `prompts` maps the number they key in to the prompt key. `users` limits
+    who may use the service (empty: any user of the tenant)."""
+
+    key: str
+    service: Literal["voicemail", "prompts"]
+    box: str | None = None
+    users: tuple[str, ...] = ()
+    prompts: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""
+    kind: Literal[NodeKind.SERVICE] = NodeKind.SERVICE
+
+
 Node: TypeAlias = (
     Announcement
     | Menu
@@ -156,6 +175,7 @@ Node: TypeAlias = (
     | ExternalNode
     | CallbackNode
     | HangupNode
+    | ServiceNode
 )
 
 

@@ -20,6 +20,7 @@ from pbx.routing.model import (
     Node,
     QueueNode,
     ScheduleSwitch,
+    ServiceNode,
     Target,
     TenantConfig,
     UserConfig,
@@ -31,7 +32,7 @@ from pbx.routing.model import (
 from pbx.routing.schedule import validate_schedule
 
 # Nodes that hand the caller to something that ends or connects the call.
-_TERMINAL = (GroupNode, QueueNode, VoicemailNode, UserNode, ExternalNode, CallbackNode, HangupNode)
+_TERMINAL = (GroupNode, QueueNode, VoicemailNode, UserNode, ExternalNode, CallbackNode, HangupNode, ServiceNode)
 # Nodes that move on without waiting for the caller: a loop made only of these never ends.
 _PASS_THROUGH = (Announcement, ScheduleSwitch)
 
@@ -268,6 +269,25 @@ class _Checker:
             self.ref(where, "queue", node.queue)
         elif isinstance(node, HangupNode):
             self.prompt(where, node.prompt)
+        elif isinstance(node, ServiceNode):
+            self.service(where, node)
+
+    def service(self, where: str, node: ServiceNode) -> None:
+        if node.service not in ("voicemail", "prompts"):
+            self.add(where, "bad-service", f"service {node.service!r} is not one of voicemail, prompts")
+        self.ref(where, "voicemail", node.box)
+        for user in node.users:
+            self.ref(where, "user", user)
+        own = {p.key for p in self.cfg.prompts}
+        for code, prompt in node.prompts.items():
+            if not (code.isdigit() and 1 <= len(code) <= 4):
+                self.add(where, "bad-code", f"prompt code {code!r} must be 1–4 digits")
+            if prompt not in own:
+                self.add(where, "unknown-prompt", f"prompt {prompt!r} is not one of the tenant's own prompts")
+        if node.service == "prompts" and not node.prompts:
+            self.add(where, "service-no-prompts", "the prompt recording service lists no prompts to record")
+        if node.service == "voicemail" and node.prompts:
+            self.add(where, "bad-service", "prompt codes belong to the prompts service, not voicemail")
 
 
 def _reach(start: set[str], edges: dict[str, list[str]]) -> set[str]:

@@ -7,7 +7,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pbx.routing.compile import RoutingTable
-from pbx.routing.engine import Call, CollectNumber, Decision, Dial, EnterQueue, Hangup, PlayMenu, RingGroup, decide
+from pbx.routing.engine import (
+    Call,
+    CollectNumber,
+    Decision,
+    Dial,
+    EnterQueue,
+    Hangup,
+    PlayMenu,
+    RingGroup,
+    Service,
+    decide,
+)
 from pbx.routing.state import LiveView
 
 MAX_DECISIONS = 40
@@ -42,7 +53,7 @@ def what_if(table: RoutingTable, state: LiveView, number: str, at: datetime, dig
             if outcome.answer:
                 break
             result = outcome.dial_status if isinstance(action, Dial) else "TIMEOUT"
-        else:  # voicemail: the caller leaves a message, the call ends there
+        else:  # voicemail: the caller leaves a message, the call ends there; a phone service takes over
             break
         call = replace(call, tenant=decision.tenant, flow=decision.flow, node=decision.node,
                        target=decision.target, attempt=decision.attempt, result=result)
@@ -66,4 +77,6 @@ def describe(action: object) -> str:
         return f"{before}collect callback number (default {action.default})"
     if isinstance(action, Hangup):
         return f"{before}hang up ({action.cause})"
+    if isinstance(action, Service):
+        return f"{before}phone service {action.service}" + (f" (box {action.box})" if action.box else "")
     return f"{before}voicemail {getattr(action, 'box', '?')}"
