@@ -22,7 +22,7 @@ Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
 def _load(settings: Settings, seed: bool) -> tuple[list[TenantConfig], Presences]:
     from pbx.db.session import make_engine, migrate, session_factory
     from pbx.db.store import load_all, load_presence, save_tenant
-    from pbx.demo import demo_tenants
+    from pbx.demo import demo_accounts, demo_tenants
 
     engine = make_engine(settings.database_url)
     try:
@@ -31,7 +31,7 @@ def _load(settings: Settings, seed: bool) -> tuple[list[TenantConfig], Presences
             configs = load_all(session)
             if seed and not configs:
                 for cfg in demo_tenants():
-                    save_tenant(session, cfg)
+                    save_tenant(session, cfg, demo_accounts() if cfg.key == "exempel" else None)
                 session.commit()
                 configs = load_all(session)
             return configs, load_presence(session)
@@ -162,6 +162,38 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_add(args: argparse.Namespace) -> int:
+    """Create an administrator of the admin API (the first super administrator of a tenant comes this way)."""
+    import getpass
+    import os
+    from datetime import UTC, datetime
+
+    import pyotp
+
+    from admin_api.auth import AdminStore, AuthError
+    from pbx.db.session import make_engine, migrate, session_factory
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    password = os.environ.get("PBX_ADMIN_PASSWORD") or getpass.getpass(f"password for {args.login}: ")
+    store = AdminStore(session_factory(engine), lambda: datetime.now(UTC))
+    try:
+        _, secret = store.create_admin(args.tenant, args.login, args.name, password, args.role, rights=args.rights,
+                                       account=args.account, second_factor=args.second_factor,
+                                       sms_number=args.sms_number, user_key=args.user)
+    except (AuthError, LookupError) as exc:
+        print(f"not created: {exc}")
+        return 1
+    finally:
+        engine.dispose()
+    print(f"administrator {args.login} of {args.tenant} created ({args.role})")
+    if secret:
+        uri = pyotp.TOTP(secret).provisioning_uri(name=args.login, issuer_name="PBX")
+        print(f"authenticator app: {uri}")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from pbx.db.session import make_engine, migrate
 
@@ -191,6 +223,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="do not place the demo calls at start (simulator only)")
     p.add_argument("--stop-after", type=float, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_up)
+    p = sub.add_parser("admin-add", help="create an administrator (password from PBX_ADMIN_PASSWORD or asked)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--login", required=True, help="the sign-in name, usually an e-mail address")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", default="super_admin", choices=["super_admin", "admin", "account_admin", "custom"])
+    p.add_argument("--rights", nargs="*", default=[], help="for a custom role: view numbers flows users …")
+    p.add_argument("--account", help="the account an account administrator manages")
+    p.add_argument("--second-factor", default="totp", choices=["none", "totp", "sms"])
+    p.add_argument("--sms-number", help="+E.164, for the SMS second factor")
+    p.add_argument("--user", help="the telephony user this administrator is (agents' own actions)")
+    p.set_defaults(func=cmd_admin_add)
     p = sub.add_parser("call", help="place one simulated call through the whole controller and show each step")
     p.add_argument("number", help="dialled number, E.164")
     p.add_argument("--digits", help="keys pressed at successive prompts, comma-separated (2 or 1,0701234567#)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from pbx.db.store import Account
 from pbx.routing.model import (
     Announcement,
     BarringClass,
@@ -158,6 +159,18 @@ def annat() -> TenantConfig:
 
 def demo_tenants() -> list[TenantConfig]:
     return [exempel(), annat()]
+
+
+def demo_accounts() -> list[Account]:
+    """Exempel AB's account tree (DEMO-TENANT.md): the main account with Stockholm and Göteborg under it."""
+    return [
+        Account("exempel", "Exempel AB"),
+        Account("stockholm", "Stockholm", parent="exempel",
+                numbers=(MAIN_NUMBER, "+46812345601", "+46701111111", "+46812345610", VOICEMAIL_NUMBER,
+                         PROMPTS_NUMBER),
+                users=("anna", "bjorn", "cecilia", "asa", "olle")),
+        Account("goteborg", "Göteborg", parent="exempel", numbers=(GOTEBORG_NUMBER,), users=("david", "eva")),
+    ]
 
 
 def demo_presence(day: date) -> dict[tuple[str, str], tuple[PresenceEntry, ...]]:

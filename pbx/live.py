@@ -103,6 +103,34 @@ async def place_calls(controller: Controller, calls: Sequence[tuple[str, str, li
     return placed
 
 
+async def start_admin_api(settings: Settings, controller: Controller) -> tuple[Any, int]:
+    """The admin API beside the controller, on the controller's stores; returns (runner, port)."""
+    from aiohttp import web
+
+    from admin_api.app import ApiContext, create_app
+    from admin_api.auth import AdminStore
+    from pbx.db import make_engine, session_factory
+    from pbx.notify.senders import Message
+
+    sessions = session_factory(make_engine(settings.database_url))
+    sms = controller.notifier.senders.get("sms")
+
+    async def send_sms(number: str, text: str) -> None:
+        assert sms is not None
+        await sms.send(number, Message(tenant="", kind="login", ref="", subject="", text=text))
+
+    context = ApiContext(sessions, AdminStore(sessions, controller.clock), controller.clock,
+                         voicemail=controller.voicemail, prompts=controller.prompts,
+                         recordings=controller.recording_index, send_sms=send_sms if sms is not None else None,
+                         box_changed=controller.update_mwi)
+    runner = web.AppRunner(create_app(context), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.api_host, settings.api_port)
+    await site.start()
+    ports = [addr[1] for addr in runner.addresses if isinstance(addr, tuple)]
+    return runner, ports[0] if ports else settings.api_port
+
+
 async def run_up(settings: Settings, configs: list[TenantConfig], presences: Presences, demo_calls: bool,
                  out: TextIO | None = None, stop_after_s: float | None = None) -> None:
     out = out or sys.stdout
@@ -123,12 +151,14 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
     controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings),
                             store=store, **media_stores(settings, clock))
     await controller.start()
+    api_runner, api_port = await start_admin_api(settings, controller)
     if sim is not None:
         asterisk = f"simulated Asterisk (AMI on port {sim.ami_port})"
     else:
         asterisk = f"Asterisk at {settings.ami.host}:{settings.ami.port}" if settings.ami else ""
     out.write(f"pbx up: FastAGI on {settings.agi_host}:{controller.agi.port}, "
-              f"health on http://{settings.http_host}:{controller.http_port}/health, {asterisk}\n")
+              f"health on http://{settings.http_host}:{controller.http_port}/health, "
+              f"admin API on http://{settings.api_host}:{api_port}/api/v1/docs, {asterisk}\n")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,6 +178,7 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
         else:
             await stop.wait()
     finally:
+        await api_runner.cleanup()
         await controller.stop()
         if client is not None:
             await client.aclose()

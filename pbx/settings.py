@@ -23,6 +23,7 @@ class Settings:
     PBX_AMI_URL       ami://user:secret@host:5038 of a real Asterisk [unset: run the simulator]
     PBX_AGI_BIND      host:port the FastAGI server listens on [127.0.0.1:4573]
     PBX_HTTP_BIND     host:port of the health and metrics endpoint [127.0.0.1:8080]
+    PBX_API_BIND      host:port of the admin API [127.0.0.1:8081]
     PBX_TRUNK         PJSIP endpoint of the operator trunk [trunk]
     PBX_SPOOL         where Asterisk records messages [/var/spool/pbx; ./var/spool with the simulator]
     PBX_MEDIA         where voicemail messages and call recordings are kept [/var/lib/pbx/media; ./var/media with
@@ -45,6 +46,8 @@ class Settings:
     agi_port: int = 4573
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    api_host: str = "127.0.0.1"
+    api_port: int = 8081
     trunk: str = "trunk"
     spool: str = "/var/spool/pbx"
     media: str = "/var/lib/pbx/media"
@@ -64,6 +67,7 @@ class Settings:
         ami = parse_ami_url(env["PBX_AMI_URL"]) if env.get("PBX_AMI_URL") else None
         agi_host, agi_port = _host_port(env.get("PBX_AGI_BIND", "127.0.0.1:4573"), "PBX_AGI_BIND")
         http_host, http_port = _host_port(env.get("PBX_HTTP_BIND", "127.0.0.1:8080"), "PBX_HTTP_BIND")
+        api_host, api_port = _host_port(env.get("PBX_API_BIND", "127.0.0.1:8081"), "PBX_API_BIND")
         default_spool = "/var/spool/pbx" if ami else str(Path("var/spool").resolve())
         return cls(
             database_url=env.get("PBX_DATABASE_URL", default_db),
@@ -73,6 +77,8 @@ class Settings:
             agi_port=agi_port,
             http_host=http_host,
             http_port=http_port,
+            api_host=api_host,
+            api_port=api_port,
             trunk=env.get("PBX_TRUNK", "trunk"),
             spool=env.get("PBX_SPOOL", default_spool),
             media=env.get("PBX_MEDIA", "/var/lib/pbx/media" if ami else str(Path("var/media").resolve())),

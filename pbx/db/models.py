@@ -533,6 +533,69 @@ class MediaSettingsRow(Base):
     voicemail_retention_days: Mapped[int | None]
 
 
+# ---------------------------------------------------------------------------------------------
+# Administration (issue 6): the people who sign in to the admin API, their sessions and tokens, and the
+# audit log. Not part of TenantConfig: a publish of the configuration never touches them.
+# ---------------------------------------------------------------------------------------------
+
+
+class AdminRow(Base):
+    """Someone who administers a tenant. `role`: super_admin | admin | account_admin | custom;
+    `account_id` bounds an account administrator (and a custom role, if set) to that account's subtree."""
+
+    __tablename__ = "admins"
+    __table_args__ = (NO_ID_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    login: Mapped[str] = mapped_column(unique=True)  # lower-case; one login name across all tenants
+    name: Mapped[str]
+    password_hash: Mapped[str]  # argon2id
+    role: Mapped[str]
+    rights: Mapped[list[str]] = mapped_column(JSON)
+    second_factor: Mapped[str]  # none | totp | sms
+    totp_secret: Mapped[str | None]
+    sms_number: Mapped[str | None]
+    user_key: Mapped[str | None]  # the telephony user this person is, for agents' own actions
+    created_at: Mapped[datetime]
+    disabled: Mapped[bool] = mapped_column(server_default=false())
+
+
+class AdminTokenRow(Base):
+    """A browser session or a bearer token. Only a hash of the secret is kept."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # random, shown in the token before the secret
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str]  # session | bearer
+    secret_sha256: Mapped[str]
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    verified: Mapped[bool]  # the second factor was given (always true for a bearer token)
+    pending_code_sha256: Mapped[str | None]  # an SMS code sent for this session
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    """Every change made through the admin API: who, when, what, before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "tenant_id", "at"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    action: Mapped[str]  # create | update | delete | login | …
+    resource: Mapped[str]
+    ref: Mapped[str]
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+
+
 # Tables whose rows are the tenant's configuration proper (children cascade from them): these are
 # what a save replaces. Accounts and presence entries are kept.
 CONFIG_TABLES: tuple[Table, ...] = tuple(cast(Table, row_type.__table__) for row_type in (

@@ -1,0 +1,315 @@
+"""Who may sign in and what they may do (A-01…A-03): administrators, sessions, bearer tokens, two factors.
+
+Passwords are hashed with argon2id. A session (browser, cookie) or a bearer token (integration) is
+`pbx_<id>.<secret>`: the id finds the row, only the secret's SHA-256 is stored, so a database leak
+gives no usable token. A session of someone with a second factor (an authenticator app's TOTP code, or
+a code sent by SMS through the pluggable gateway) is not valid until the code is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pbx.db.models import AccountRow, AdminRow, AdminTokenRow, AuditRow, TenantRow
+from pbx.db.store import NotFound
+
+log = logging.getLogger("admin_api.auth")
+
+RIGHTS = ("view", "numbers", "flows", "users", "agents", "voicemail", "recordings", "prompts", "reports", "admins")
+ROLES = ("super_admin", "admin", "account_admin", "custom")
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    "super_admin": frozenset(RIGHTS),
+    "admin": frozenset(RIGHTS),
+    "account_admin": frozenset({"view", "numbers", "users", "agents"}),
+}
+SESSION_TTL = timedelta(hours=12)
+UNVERIFIED_TTL = timedelta(minutes=10)  # a session waiting for its second factor
+SMS_CODE_DIGITS = 6
+
+_hasher = PasswordHasher()  # argon2id, the library's defaults (RFC 9106 low-memory profile)
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+class AuthError(Exception):
+    """`code`: bad-credentials, second-factor-required, bad-code, rate-limited, forbidden, conflict, invalid."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in administrator of one request."""
+
+    admin_id: int
+    login: str
+    name: str
+    tenant: str
+    tenant_id: int
+    role: str
+    rights: frozenset[str]
+    account_id: int | None
+    accounts: frozenset[int] | None  # the account subtree they may reach; None: the whole tenant
+    token_id: str
+    kind: str  # session | bearer
+    user_key: str | None
+
+    def can(self, right: str) -> bool:
+        return right in self.rights
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    if not token.startswith("pbx_") or "." not in token:
+        return None
+    token_id, _, secret = token[4:].partition(".")
+    return (token_id, secret) if token_id and secret else None
+
+
+def rights_of(role: str, rights: Iterable[str]) -> frozenset[str]:
+    if role == "custom":
+        return frozenset(r for r in rights if r in RIGHTS)
+    return ROLE_RIGHTS[role]
+
+
+def subtree(session: Session, tenant_id: int, account_id: int) -> frozenset[int]:
+    """An account and every account under it."""
+    children: dict[int | None, list[int]] = {}
+    for aid, parent in session.execute(select(AccountRow.id, AccountRow.parent_id)
+                                       .where(AccountRow.tenant_id == tenant_id)).tuples():
+        children.setdefault(parent, []).append(aid)
+    seen, todo = {account_id}, [account_id]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return frozenset(seen)
+
+
+class LoginLimiter:
+    """At most `attempts` failed sign-ins per login name, and `per_address` per address (an office shares
+    one), in `window_s`; in memory, per process. Keys are "login:…" and "addr:…"."""
+
+    def __init__(self, attempts: int = 5, window_s: float = 300.0, clock: Callable[[], float] = time.monotonic,
+                 per_address: int = 50) -> None:
+        self.attempts = attempts
+        self.per_address = per_address
+        self.window_s = window_s
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str) -> deque[float]:
+        now = self.clock()
+        failures = self._failures.setdefault(key, deque())
+        while failures and now - failures[0] > self.window_s:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, *keys: str) -> float:
+        """Seconds until a new attempt is allowed (0: allowed now)."""
+        wait = 0.0
+        for key in keys:
+            failures = self._recent(key)
+            if len(failures) >= (self.per_address if key.startswith("addr:") else self.attempts):
+                wait = max(wait, self.window_s - (self.clock() - failures[0]))
+        return wait
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._recent(key).append(self.clock())
+
+    def succeeded(self, login_key: str) -> None:
+        self._failures.pop(login_key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str
+    token_id: str
+    second_factor: str  # none | totp | sms
+    verified: bool
+    sms_code: str | None = None  # to send (SMS factor): never stored in clear
+
+
+class AdminStore:
+    """Administrators and their tokens, in the configuration database."""
+
+    def __init__(self, sessions: Callable[[], Session], clock: Callable[[], datetime]) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    # --- administrators ------------------------------------------------------------------------
+
+    def create_admin(self, tenant: str, login: str, name: str, password: str, role: str, *,
+                     rights: Iterable[str] = (), account: str | None = None, second_factor: str = "none",
+                     sms_number: str | None = None, user_key: str | None = None) -> tuple[int, str | None]:
+        """A new administrator; returns (id, TOTP secret to show once, when the factor is totp)."""
+        if role not in ROLES:
+            raise AuthError("invalid", f"role must be one of {', '.join(ROLES)}")
+        if second_factor not in ("none", "totp", "sms"):
+            raise AuthError("invalid", "second factor must be none, totp or sms")
+        if second_factor == "sms" and not sms_number:
+            raise AuthError("invalid", "an SMS second factor needs a number")
+        if len(password) < 10:
+            raise AuthError("invalid", "a password has at least 10 characters")
+        unknown = set(rights) - set(RIGHTS)
+        if unknown:
+            raise AuthError("invalid", f"unknown rights {sorted(unknown)}")
+        secret = pyotp.random_base32() if second_factor == "totp" else None
+        with self.sessions() as session, session.begin():
+            tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant))
+            if tid is None:
+                raise NotFound(f"no tenant {tenant!r}")
+            account_id = None
+            if account is not None:
+                account_id = session.scalar(select(AccountRow.id).where(AccountRow.tenant_id == tid,
+                                                                        AccountRow.key == account))
+                if account_id is None:
+                    raise AuthError("invalid", f"tenant has no account {account!r}")
+            if role == "account_admin" and account_id is None:
+                raise AuthError("invalid", "an account administrator needs an account")
+            if session.scalar(select(AdminRow.id).where(AdminRow.login == login.lower())) is not None:
+                raise AuthError("conflict", f"login {login!r} is taken")
+            row = AdminRow(tenant_id=tid, account_id=account_id, login=login.lower(), name=name,
+                           password_hash=_hasher.hash(password), role=role, rights=sorted(set(rights)),
+                           second_factor=second_factor, totp_secret=secret, sms_number=sms_number,
+                           user_key=user_key, created_at=self.clock(), disabled=False)
+            session.add(row)
+            session.flush()
+            return row.id, secret
+
+    def super_admins(self, session: Session, tenant_id: int) -> int:
+        return session.scalar(select(func.count()).select_from(AdminRow).where(
+            AdminRow.tenant_id == tenant_id, AdminRow.role == "super_admin", AdminRow.disabled.is_(False))) or 0
+
+    # --- signing in ----------------------------------------------------------------------------
+
+    def authenticate(self, login: str, password: str) -> AdminRow | None:
+        """The administrator with this login and password, or None. Takes as long for an unknown login."""
+        with self.sessions() as session:
+            row = session.scalar(select(AdminRow).where(AdminRow.login == login.lower()))
+            if row is None or row.disabled:
+                try:
+                    _hasher.verify(_DUMMY_HASH, password)
+                except VerificationError:
+                    pass
+                return None
+            try:
+                _hasher.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            session.expunge(row)
+            return row
+
+    def open(self, admin: AdminRow, kind: str, name: str = "", ttl: timedelta | None = SESSION_TTL) -> NewSession:
+        """A session (waiting for the second factor, if there is one) or a bearer token."""
+        token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        verified = kind == "bearer" or admin.second_factor == "none"
+        code = None
+        if not verified and admin.second_factor == "sms":
+            code = "".join(secrets.choice("0123456789") for _ in range(SMS_CODE_DIGITS))
+        now = self.clock()
+        expires = now + (ttl if verified or ttl is None else min(ttl, UNVERIFIED_TTL)) if ttl is not None else None
+        with self.sessions() as session, session.begin():
+            session.add(AdminTokenRow(id=token_id, admin_id=admin.id, kind=kind, secret_sha256=hash_secret(secret),
+                                      name=name, created_at=now, expires_at=expires, verified=verified,
+                                      pending_code_sha256=hash_secret(code) if code else None, last_used_at=None))
+        return NewSession(f"pbx_{token_id}.{secret}", token_id, admin.second_factor if not verified else "none",
+                          verified, code)
+
+    def _token(self, session: Session, token: str) -> tuple[AdminTokenRow, AdminRow] | None:
+        parts = split_token(token)
+        if parts is None:
+            return None
+        row = session.get(AdminTokenRow, parts[0])
+        if row is None or not hmac.compare_digest(row.secret_sha256, hash_secret(parts[1])):
+            return None
+        if row.expires_at is not None and row.expires_at <= self.clock():
+            return None
+        admin = session.get(AdminRow, row.admin_id)
+        if admin is None or admin.disabled:
+            return None
+        return row, admin
+
+    def verify(self, token: str, code: str) -> bool:
+        """The second factor for a session; True once it is verified (and it lives its full time)."""
+        with self.sessions() as session, session.begin():
+            found = self._token(session, token)
+            if found is None:
+                return False
+            row, admin = found
+            if row.verified:
+                return True
+            ok = False
+            if admin.second_factor == "totp" and admin.totp_secret:
+                ok = pyotp.TOTP(admin.totp_secret).verify(code, for_time=self.clock(), valid_window=1)
+            elif admin.second_factor == "sms" and row.pending_code_sha256:
+                ok = hmac.compare_digest(row.pending_code_sha256, hash_secret(code))
+            if ok:
+                row.verified = True
+                row.pending_code_sha256 = None
+                row.expires_at = self.clock() + SESSION_TTL
+            return ok
+
+    def resolve(self, token: str, *, allow_unverified: bool = False) -> Principal | None:
+        with self.sessions() as session, session.begin():
+            found = self._token(session, token)
+            if found is None:
+                return None
+            row, admin = found
+            if not row.verified and not allow_unverified:
+                return None
+            now = self.clock()
+            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+                row.last_used_at = now  # at most once a minute: reads stay reads
+            tenant = session.get(TenantRow, admin.tenant_id)
+            assert tenant is not None
+            accounts = subtree(session, admin.tenant_id, admin.account_id) if admin.account_id is not None else None
+            return Principal(admin.id, admin.login, admin.name, tenant.key, admin.tenant_id, admin.role,
+                             rights_of(admin.role, admin.rights), admin.account_id, accounts, row.id, row.kind,
+                             admin.user_key)
+
+    def revoke(self, principal: Principal, token_id: str) -> bool:
+        """Remove one of the principal's own tokens or sessions."""
+        with self.sessions() as session, session.begin():
+            row = session.get(AdminTokenRow, token_id)
+            if row is None or row.admin_id != principal.admin_id:
+                return False
+            session.delete(row)
+            return True
+
+    def tokens(self, principal: Principal) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            rows = session.scalars(select(AdminTokenRow).where(AdminTokenRow.admin_id == principal.admin_id,
+                                                               AdminTokenRow.kind == "bearer")
+                                   .order_by(AdminTokenRow.created_at))
+            return [{"id": r.id, "name": r.name, "created_at": r.created_at, "expires_at": r.expires_at,
+                     "last_used_at": r.last_used_at} for r in rows]
+
+
+def audit(session: Session, principal: Principal, action: str, resource: str, ref: str, before: Any = None,
+          after: Any = None, at: datetime | None = None) -> None:
+    """One entry in the tenant's audit log, in the caller's transaction: the change and its record go together."""
+    session.add(AuditRow(tenant_id=principal.tenant_id, at=at or datetime.now().astimezone(), actor=principal.login,
+                         action=action, resource=resource, ref=ref, before=before, after=after))
