@@ -397,20 +397,26 @@ class Dialplan:
         call.queue_keys_used += 1
         return pending[0][1]
 
-    async def _pbx_voicemail(self, chan: Channel, call: SimCall, exten: str) -> Location:
-        c, node = "pbx-voicemail", self.node
-        play, file = self._field(chan, 2), self._field(chan, 3)
+    async def _beep_and_record(self, chan: Channel, c: str, play: str, file: str, options: str) -> str:
+        """Priorities 1–4 of pbx-voicemail and pbx-record: answer, play, beep, Record(FILE.wav,options)
+        opening its (empty) file; returns the file's path."""
         await self._answer_app(chan, c, 1)
         await self._exec_if_play(chan, c, 2, play)
         self._app(chan, c, "s", 3, "Playback", "beep")
         await self._play(chan, "beep", BEEP_S)
-        self._app(chan, c, "s", 4, "Record", f"{file}.wav,3,300,k")
+        self._app(chan, c, "s", 4, "Record", f"{file}.wav,{options}")
         path = f"{file}.wav"
         try:
             write_wav(path, 0)
         except OSError as exc:  # Record cannot open the file: the application fails, the call ends
-            node.log.warning("simulated Record cannot write %s: %s", path, exc)
+            self.node.log.warning("simulated Record cannot write %s: %s", path, exc)
             raise DialplanHangup(None) from exc
+        return path
+
+    async def _pbx_voicemail(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        c, node = "pbx-voicemail", self.node
+        play, file = self._field(chan, 2), self._field(chan, 3)
+        path = await self._beep_and_record(chan, c, play, file, "3,300,k")
         node.set_var(chan, "RECORDED_FILE", file)
         call.recording = path
         started = node.clock.elapsed()
@@ -432,17 +438,7 @@ class Dialplan:
         `message_s`. Hanging up mid-way discards the file (Record without option k)."""
         c, node = "pbx-record", self.node
         play, file, most = self._field(chan, 2), self._field(chan, 3), self._field(chan, 4)
-        await self._answer_app(chan, c, 1)
-        await self._exec_if_play(chan, c, 2, play)
-        self._app(chan, c, "s", 3, "Playback", "beep")
-        await self._play(chan, "beep", BEEP_S)
-        self._app(chan, c, "s", 4, "Record", f"{file}.wav,5,{most}")
-        path = f"{file}.wav"
-        try:
-            write_wav(path, 0)
-        except OSError as exc:
-            node.log.warning("simulated Record cannot write %s: %s", path, exc)
-            raise DialplanHangup(None) from exc
+        path = await self._beep_and_record(chan, c, play, file, f"5,{most}")
         spoken = min(call.script.message_s, _seconds(most, 120.0))
         try:
             await node.sleep(spoken, chan)
