@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from pbx.recording.index import RecordingIndex
 from pbx.voicemail.messages import VoicemailStore
 
 log = logging.getLogger("admin_api")
+T = TypeVar("T")
 
 PREFIX = "/api/v1"
 COOKIE = "pbx_session"
@@ -96,10 +97,6 @@ def ctx_of(request: web.Request) -> ApiContext:
     return request.app[CTX]
 
 
-async def _thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)
-
-
 # --- signing in ----------------------------------------------------------------------------------
 
 
@@ -119,8 +116,15 @@ async def authenticate(request: web.Request) -> Principal | None:
     if from_cookie and request.method not in ("GET", "HEAD") and request.headers.get("X-Requested-With") != "pbx":
         # a cookie rides along on any request the browser makes; a custom header cannot come cross-site
         raise Problem(403, "csrf", "Missing X-Requested-With", "send X-Requested-With: pbx with a session cookie")
-    principal: Principal | None = await _thread(ctx_of(request).admins.resolve, token)
+    principal: Principal | None = await asyncio.to_thread(ctx_of(request).admins.resolve, token)
     return principal
+
+
+def _refuse_if_limited(app: ApiContext, *keys: str) -> None:
+    wait = app.limiter.retry_after(*keys)
+    if wait > 0:
+        raise Problem(429, "rate-limited", "Too many attempts", f"try again in {int(wait) + 1} s",
+                      headers={"Retry-After": str(int(wait) + 1)})
 
 
 def _set_cookie(response: web.Response, request: web.Request, token: str, max_age: int) -> None:
@@ -137,17 +141,14 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     app = ctx_of(ctx.request)
     who = ctx.body["login"].lower()
     keys = (f"login:{who}", f"addr:{ctx.request.remote}")
-    wait = app.limiter.retry_after(*keys)
-    if wait > 0:
-        raise Problem(429, "rate-limited", "Too many attempts", f"try again in {int(wait) + 1} s",
-                      headers={"Retry-After": str(int(wait) + 1)})
-    admin = await _thread(app.admins.authenticate, who, ctx.body["password"])
+    _refuse_if_limited(app, *keys)
+    admin = await asyncio.to_thread(app.admins.authenticate, who, ctx.body["password"])
     if admin is None:
         app.limiter.failed(*keys)
         log.info("sign-in refused", extra={"event": "login_failed", "login": who, "addr": ctx.request.remote})
         raise Problem(401, "bad-credentials", "Wrong login or password")
     app.limiter.succeeded(keys[0])
-    new = await _thread(app.admins.open, admin, "session")
+    new = await asyncio.to_thread(app.admins.open, admin, "session")
     if new.sms_code and admin.sms_number:
         if app.send_sms is None:
             raise Problem(503, "sms-unavailable", "No SMS gateway", "ask for a TOTP second factor instead")
@@ -166,11 +167,8 @@ async def verify(ctx: Ctx) -> web.StreamResponse:
     app = ctx_of(ctx.request)
     token, _ = _token_of(ctx.request)
     key = f"verify:{(token or '')[:20]}"
-    wait = app.limiter.retry_after(key)
-    if wait > 0:
-        raise Problem(429, "rate-limited", "Too many attempts", f"try again in {int(wait) + 1} s",
-                      headers={"Retry-After": str(int(wait) + 1)})
-    if not token or not await _thread(app.admins.verify, token, ctx.body["code"]):
+    _refuse_if_limited(app, key)
+    if not token or not await asyncio.to_thread(app.admins.verify, token, ctx.body["code"]):
         app.limiter.failed(key)
         raise Problem(401, "bad-code", "Wrong or expired code")
     return json_response({"verified": True, "second_factor": "none"})
@@ -178,7 +176,7 @@ async def verify(ctx: Ctx) -> web.StreamResponse:
 
 @api.op("POST", "/logout", "End this session", tag="session", right="view", responses={204: ("", None)})
 async def logout(ctx: Ctx) -> web.StreamResponse:
-    await _thread(ctx_of(ctx.request).admins.revoke, ctx.who, ctx.who.token_id)
+    await asyncio.to_thread(ctx_of(ctx.request).admins.revoke, ctx.who, ctx.who.token_id)
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
     return response
@@ -194,7 +192,7 @@ async def me(ctx: Ctx) -> web.StreamResponse:
             return session.scalar(select(AccountRow.key).where(AccountRow.id == who.account_id)) \
                 if who.account_id else None
     return json_response({"login": who.login, "name": who.name, "tenant": who.tenant, "role": who.role,
-                          "rights": sorted(who.rights), "account": await _thread(read), "user": who.user_key})
+                          "rights": sorted(who.rights), "account": await asyncio.to_thread(read), "user": who.user_key})
 
 
 @api.op("POST", "/tokens", "Create a bearer token for an integration (shown once)", tag="session", right="view",
@@ -217,13 +215,13 @@ async def create_token(ctx: Ctx) -> web.StreamResponse:
                                                                           "expires_days": days}, at=app.clock())
         listed = next(t for t in app.admins.tokens(ctx.who) if t["id"] == new.token_id)
         return {**listed, "token": new.token}
-    return json_response(await _thread(make), 201)
+    return json_response(await asyncio.to_thread(make), 201)
 
 
 @api.op("GET", "/tokens", "The signed-in administrator's bearer tokens", tag="session", right="view",
         responses={200: ("application/json", {"type": "array", "items": TOKEN})})
 async def list_tokens(ctx: Ctx) -> web.StreamResponse:
-    return json_response(await _thread(ctx_of(ctx.request).admins.tokens, ctx.who))
+    return json_response(await asyncio.to_thread(ctx_of(ctx.request).admins.tokens, ctx.who))
 
 
 @api.op("DELETE", "/tokens/{id}", "Revoke one of your bearer tokens", tag="session", right="view",
@@ -237,7 +235,7 @@ async def delete_token(ctx: Ctx) -> web.StreamResponse:
             with app.sessions() as session, session.begin():
                 audit(session, ctx.who, "delete", "token", ctx.path["id"], at=app.clock())
         return done
-    if not await _thread(revoke):
+    if not await asyncio.to_thread(revoke):
         raise not_found(f"token {ctx.path['id']}")
     return web.Response(status=204)
 
@@ -260,18 +258,22 @@ async def list_numbers(ctx: Ctx) -> web.StreamResponse:
             return [{"number": r.number, "label": r.label, "flow": r.flow_key, "user": r.user_key, "via": r.via,
                      "account": accounts.get(r.account_id) if r.account_id else None, "record": r.record}
                     for r in rows if who.accounts is None or r.account_id in who.accounts]
-    return listing(ctx, await _thread(read), ["number", "label", "flow", "user", "via", "account", "record"],
+    return listing(ctx, await asyncio.to_thread(read), ["number", "label", "flow", "user", "via", "account", "record"],
                    "numbers", exact=["account"])
 
 
 # --- voicemail -----------------------------------------------------------------------------------
 
 
-def _vm(ctx: Ctx) -> VoicemailStore:
-    store = ctx_of(ctx.request).voicemail
+def _set_up(store: T | None, what: str) -> T:
+    """A store this instance may lack (no media directory configured): 503 rather than a crash."""
     if store is None:
-        raise Problem(503, "unavailable", "Voicemail is not set up here")
+        raise Problem(503, "unavailable", f"{what} is not set up here")
     return store
+
+
+def _vm(ctx: Ctx) -> VoicemailStore:
+    return _set_up(ctx_of(ctx.request).voicemail, "Voicemail")
 
 
 def _message(m: Any) -> dict[str, Any]:
@@ -352,17 +354,14 @@ async def _record(app: ApiContext, who: Principal, action: str, resource: str, r
         with app.sessions() as session, session.begin():
             audit(session, who, action, resource, ref, json.loads(json.dumps(before, default=str)),
                   json.loads(json.dumps(after, default=str)), at=app.clock())
-    await _thread(write)
+    await asyncio.to_thread(write)
 
 
 # --- prompts -------------------------------------------------------------------------------------
 
 
 def _prompts(ctx: Ctx) -> PromptStore:
-    store = ctx_of(ctx.request).prompts
-    if store is None:
-        raise Problem(503, "unavailable", "Prompts are not set up here")
-    return store
+    return _set_up(ctx_of(ctx.request).prompts, "Prompts")
 
 
 @api.op("GET", "/prompts", "The tenant's own prompts and whether each has audio", tag="prompts", right="view",
@@ -424,10 +423,7 @@ async def delete_prompt_audio(ctx: Ctx) -> web.StreamResponse:
 
 
 def _recordings(ctx: Ctx) -> RecordingIndex:
-    index = ctx_of(ctx.request).recordings
-    if index is None:
-        raise Problem(503, "unavailable", "Recordings are not set up here")
-    return index
+    return _set_up(ctx_of(ctx.request).recordings, "Recordings")
 
 
 def _recording(r: Any) -> dict[str, Any]:
@@ -484,7 +480,7 @@ async def list_audit(ctx: Ctx) -> web.StreamResponse:
                                    .order_by(AuditRow.id))
             return [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "resource": r.resource,
                      "ref": r.ref, "before": r.before, "after": r.after} for r in rows]
-    return listing(ctx, await _thread(read), ["at", "actor", "action", "resource", "ref"], "audit",
+    return listing(ctx, await asyncio.to_thread(read), ["at", "actor", "action", "resource", "ref"], "audit",
                    exact=["actor", "resource"])
 
 

@@ -115,10 +115,13 @@ def _field(error: ValidationError, root: str) -> str:
     return ".".join(parts)
 
 
-def check(schema: dict[str, Any], value: Any, root: str, components: dict[str, Any]) -> list[dict[str, str]]:
-    """Every way `value` breaks `schema`, as problem errors."""
+def validator(schema: dict[str, Any], components: dict[str, Any]) -> Draft202012Validator:
     # references point into the document (#/components/schemas/…): validate inside a copy of that frame
-    validator = Draft202012Validator({**schema, "components": {"schemas": components}})
+    return Draft202012Validator({**schema, "components": {"schemas": components}})
+
+
+def check(validator: Draft202012Validator, value: Any, root: str) -> list[dict[str, str]]:
+    """Every way `value` breaks the validator's schema, as problem errors."""
     return [{"field": _field(e, root), "message": e.message}
             for e in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))]
 
@@ -218,7 +221,7 @@ class Api:
 
     def add_routes(self, app: web.Application, authenticate: Callable[[web.Request], Awaitable[Principal | None]],
                    validate_responses: bool = False) -> None:
-        components = {name: schema for name, schema in self.schemas.items()}
+        components = dict(self.schemas)
         for op in self.operations:
             app.router.add_route(op.method, self.prefix + op.path,
                                  self._wrap(op, authenticate, components, validate_responses))
@@ -226,6 +229,12 @@ class Api:
     def _wrap(self, op: Operation, authenticate: Callable[[web.Request], Awaitable[Principal | None]],
               components: dict[str, Any],
               validate_responses: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        # built once per operation, not per request
+        params = [(p, validator(p.schema, components)) for p in op.params]
+        body_validator = validator(op.body, components) if op.body is not None else None
+        responses = {status: validator(schema, components) for status, media in op.responses.items()
+                     if (schema := media.get("application/json")) is not None}
+
         async def handle(request: web.Request) -> web.StreamResponse:
             principal = None
             if op.right is not None:
@@ -239,9 +248,9 @@ class Api:
             errors: list[dict[str, str]] = []
             query: dict[str, Any] = {}
             path: dict[str, str] = dict(request.match_info)
-            for p in op.params:
+            for p, param_validator in params:
                 if p.where == "path":
-                    errors += check(p.schema, path.get(p.name, ""), f"path.{p.name}", components)
+                    errors += check(param_validator, path.get(p.name, ""), f"path.{p.name}")
                     continue
                 raw = request.query.get(p.name)
                 if raw is None:
@@ -251,17 +260,17 @@ class Api:
                         query[p.name] = p.schema["default"]
                     continue
                 value = _coerce(raw, p.schema)
-                problems = check(p.schema, value, f"query.{p.name}", components)
+                problems = check(param_validator, value, f"query.{p.name}")
                 errors += problems
                 if not problems:
                     query[p.name] = value
             body: Any = None
-            if op.body is not None:
+            if body_validator is not None:
                 try:
                     body = json.loads(await request.text() or "null")
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     raise Problem(400, "bad-json", "The body is not JSON", str(exc)) from None
-                errors += check(op.body, body, "body", components)
+                errors += check(body_validator, body, "body")
             elif op.body_media is not None:
                 body = await request.read()
             if errors:
@@ -270,21 +279,22 @@ class Api:
                               "invalid", "The request is not valid", f"{len(errors)} problem(s)", errors)
             response = await op.handler(Ctx(request, principal, query, path, body))
             if validate_responses:
-                _check_response(op, response, components)
+                _check_response(op, response, responses)
             return response
         return handle
 
 
-def _check_response(op: Operation, response: web.StreamResponse, components: dict[str, Any]) -> None:
+def _check_response(op: Operation, response: web.StreamResponse,
+                    validators: dict[int, Draft202012Validator]) -> None:
     """Tests run with this on: a handler's JSON that breaks its own document is a bug (500)."""
     expected = op.responses.get(response.status)
     if expected is None:
         raise RuntimeError(f"{op.op_id} answered {response.status}, which its document does not list")
-    schema = expected.get("application/json")
-    if (schema is None or not isinstance(response, web.Response) or response.content_type != "application/json"
-            or response.text is None):
+    json_validator = validators.get(response.status)
+    if (json_validator is None or not isinstance(response, web.Response)
+            or response.content_type != "application/json" or response.text is None):
         return  # no schema, or an export (CSV, XLSX) or a file
-    problems = check(schema, json.loads(response.text), "response", components)
+    problems = check(json_validator, json.loads(response.text), "response")
     if problems:
         raise RuntimeError(f"{op.op_id} answered against its document: {problems[:3]}")
 

@@ -73,12 +73,13 @@ class PromptStore:
         with self._sessions() as session:
             self._row(session, tenant, key)
         wav = convert_prompt(data, filename, wideband=wideband, max_bytes=max_bytes, max_seconds=max_seconds)
+        info = wav_info(wav)
         path = store_prompt(self.root, tenant, key, wav)
         relative = path.relative_to(self.root).as_posix()
         with self._sessions() as session, session.begin():
             row = self._row(session, tenant, key)
             row.file_path = relative
-            result = _info(row, wav_info(wav).seconds, wav_info(wav).rate)
+            result = _info(row, info.seconds, info.rate, relative)
         log.info("prompt audio stored", extra={"event": "prompt_stored", "tenant": tenant, "prompt": key,
                                                "file": relative, "seconds": round(result.seconds or 0, 2),
                                                "source": filename, "by": by})
@@ -112,14 +113,14 @@ class PromptStore:
         for row in rows:
             path = self._audio(tenant, row.key)
             if path is None:
-                result.append(_info(row, None, None, file=None))
+                result.append(_info(row, None, None, None))
                 continue
             try:
                 info = wav_info(path.read_bytes())
             except (OSError, ValueError):
-                result.append(_info(row, None, None, file=None))
+                result.append(_info(row, None, None, None))
                 continue
-            result.append(_info(row, info.seconds, info.rate, file=path.relative_to(self.root).as_posix()))
+            result.append(_info(row, info.seconds, info.rate, path.relative_to(self.root).as_posix()))
         return result
 
     def audio_path(self, tenant: str, key: str) -> Path:
@@ -159,6 +160,6 @@ class PromptStore:
         return await asyncio.to_thread(self.audio_path, tenant, key)
 
 
-def _info(row: PromptRow, seconds: float | None, rate: int | None, *, file: str | None = "") -> PromptAudio:
-    return PromptAudio(row.key, row.name, row.language, row.file_path if file == "" else file,
-                       round(seconds, 3) if seconds is not None else None, rate)
+def _info(row: PromptRow, seconds: float | None, rate: int | None, file: str | None) -> PromptAudio:
+    return PromptAudio(row.key, row.name, row.language, file, round(seconds, 3) if seconds is not None else None,
+                       rate)
