@@ -50,6 +50,7 @@ class ApiContext:
     box_changed: BoxChanged | None = None
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     secure_cookies: bool = False  # behind TLS: the session cookie is Secure
+    controller: Any | None = None  # the live controller of this process: agents, live calls, recording control
 
 
 api = Api("PBX admin API", "1.0.0", PREFIX)
@@ -522,6 +523,12 @@ fetch("openapi.json").then(r => r.json()).then(doc => {
 def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.Application:
     app = web.Application(middlewares=[problems_middleware], client_max_size=MAX_UPLOAD)
     app[CTX] = context
+    # the resource modules register their operations on `api` when imported
+    import admin_api.accounts
+    import admin_api.flows
+    import admin_api.operations
+    import admin_api.stats
+    import admin_api.wallboard
     document = api.document()
     body = json.dumps(document)
 
@@ -534,5 +541,7 @@ def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.
     app.router.add_get(f"{PREFIX}/openapi.json", openapi)
     app.router.add_get(f"{PREFIX}/docs", docs)
     api.add_routes(app, authenticate, validate_responses)
+    admin_api.wallboard.extra_routes(app)  # the WebSocket stream and its alarm watcher
+    admin_api.wallboard.extra_routes(app)  # the WebSocket stream and its alarm watcher
     return app
 

@@ -46,6 +46,9 @@ log = logging.getLogger("pbx.controller")
 Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
 
 
+RELOAD_EVERY_S = 0.5  # how often the configuration stamp is polled: one small query
+
+
 class Controller:
     def __init__(self, settings: Settings, configs: list[TenantConfig], presences: Presences | None = None, *,
                  clock: Callable[[], datetime] | None = None, simulator: Any = None,
@@ -147,8 +150,9 @@ class Controller:
         if self.sim is not None:  # the simulator is up already: be ready before returning
             await self._ami_task
         if self.reload is not None:
-            self.scheduler.add_job(self._reload, "interval", seconds=5, id="reload-config", max_instances=1,
-                                   coalesce=True)
+            # a published change reaches new calls within a second on every instance (issue 6)
+            self.scheduler.add_job(self._reload, "interval", seconds=RELOAD_EVERY_S, id="reload-config",
+                                   max_instances=1, coalesce=True)
         # retention of recordings and messages, and the sweep of abandoned prompt recordings
         self.scheduler.add_job(self._retention, "interval", hours=1, id="media-retention", max_instances=1,
                                coalesce=True)

@@ -122,7 +122,7 @@ async def start_admin_api(settings: Settings, controller: Controller) -> tuple[A
     context = ApiContext(sessions, AdminStore(sessions, controller.clock), controller.clock,
                          voicemail=controller.voicemail, prompts=controller.prompts,
                          recordings=controller.recording_index, send_sms=send_sms if sms is not None else None,
-                         box_changed=controller.update_mwi)
+                         box_changed=controller.update_mwi, controller=controller)
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api_host, settings.api_port)

@@ -1,0 +1,1 @@
+"""Flows: drafts, validation, atomic publish, roll back to any earlier version, and what-if."""

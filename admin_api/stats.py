@@ -1,0 +1,1 @@
+"""Call records, statistics, the live wallboard stream with alarms, and reports."""

@@ -1,0 +1,142 @@
+"""The admin API's test world, shared by the admin API tests: a migrated SQLite database with the demo
+tenants (Exempel AB with its account tree, Annat AB), administrators of every role, a voicemail message
+and a recording in each tenant, a local SMS gateway, and the API served over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import struct
+import wave
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyotp
+from aiohttp import ClientSession, CookieJar, web
+from aiohttp.test_utils import TestServer
+
+from admin_api.app import ApiContext, create_app
+from admin_api.auth import AdminStore, LoginLimiter
+from pbx.asterisk.sim_core import write_wav
+from pbx.db import make_engine, migrate, save_tenant, session_factory
+from pbx.demo import annat, demo_accounts, exempel
+from pbx.ivr.prompts import PromptStore
+from pbx.notify import HttpSmsSender
+from pbx.notify.senders import Message
+from pbx.recording.index import RecordingIndex
+from pbx.routing.model import PromptConfig
+from pbx.voicemail.messages import VoicemailStore
+
+PASSWORD = "correct horse battery"
+# The servers listen on 127.0.0.1, and aiohttp's client keeps cookies from IP addresses only when told to.
+
+
+@dataclass
+class World:
+    base: str
+    ctx: ApiContext
+    totp: str  # Exempel's super administrator's authenticator secret
+    sms: list[dict[str, Any]]  # what the SMS gateway received
+    ids: dict[str, str]  # a voicemail message and a recording of each tenant
+
+
+def wav_bytes(seconds: float = 1.0) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * 330 * i / 16000)))
+                               for i in range(int(16000 * seconds))))
+    return out.getvalue()
+
+
+@asynccontextmanager
+async def world(tmp: Path, **extra: Any) -> AsyncIterator[World]:
+    """`extra`: more ApiContext fields (a controller, a clock…)."""
+    url = f"sqlite:///{tmp / 'pbx.sqlite'}"
+    await asyncio.to_thread(migrate, url)
+    sessions = session_factory(make_engine(url))
+    with sessions() as session:
+        save_tenant(session, exempel(), demo_accounts())
+        # Annat AB has a prompt under one of Exempel's keys: keys are per tenant
+        from dataclasses import replace
+        save_tenant(session, replace(annat(), prompts=(PromptConfig("exempel-huvudmeny", "Meny"),)))
+        session.commit()
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    admins = AdminStore(sessions, clock)
+    _, totp = admins.create_admin("exempel", "boss@exempel.se", "Bo Ss", PASSWORD, "super_admin",
+                                  second_factor="totp")
+    admins.create_admin("exempel", "gbg@exempel.se", "Göta Berg", PASSWORD, "account_admin", account="goteborg")
+    admins.create_admin("exempel", "sms@exempel.se", "Sam Ms", PASSWORD, "admin", second_factor="sms",
+                        sms_number="+46701234567")
+    admins.create_admin("exempel", "viewer@exempel.se", "Vera", PASSWORD, "custom", rights=["view"])
+    admins.create_admin("annat", "admin@annat.se", "Ann At", PASSWORD, "super_admin")
+    media = tmp / "media"
+    vm, recordings = VoicemailStore(sessions, media, clock), RecordingIndex(sessions, media, clock)
+    ids: dict[str, str] = {}
+    for tenant, box in (("exempel", "vaxel"), ("annat", "info")):
+        spool = tmp / "spool" / tenant / "1.1.wav"
+        write_wav(str(spool), 2.0)
+        message = vm.deposit(tenant, box, spool, call_id="1.1", caller="+46701234567", dialled="+4681",
+                             at=clock())
+        assert message is not None
+        ids[f"{tenant}-message"] = message.id
+        write_wav(str(spool), 3.0)
+        rec = recordings.index(tenant, spool, call_id="2.2", kind="on-demand", caller="+46701234567",
+                               dialled="+4681", user=None, queue=None, started_at=clock())
+        assert rec is not None
+        ids[f"{tenant}-recording"] = rec.id
+    sms: list[dict[str, Any]] = []
+
+    async def gateway(request: web.Request) -> web.Response:
+        sms.append(await request.json())
+        return web.json_response({"ok": True})
+
+    sms_app = web.Application()
+    sms_app.router.add_post("/sms", gateway)
+    async with TestServer(sms_app, host="127.0.0.1") as sms_server:
+        sender = HttpSmsSender(str(sms_server.make_url("/sms")), "PBX")
+
+        async def send_sms(number: str, text: str) -> None:
+            await sender.send(number, Message(tenant="", kind="login", ref="", subject="", text=text))
+
+        ctx = ApiContext(sessions, admins, clock, voicemail=vm, prompts=PromptStore(sessions, tmp / "prompts"),
+                         recordings=recordings, send_sms=send_sms, limiter=LoginLimiter(attempts=5), **extra)
+        async with TestServer(create_app(ctx, validate_responses=True), host="127.0.0.1") as server:
+            yield World(str(server.make_url("")).rstrip("/"), ctx, totp or "", sms, ids)
+
+
+def run(tmp: Path, body: Callable[[World], Awaitable[None]], **extra: Any) -> None:
+    async def main() -> None:
+        async with world(tmp, **extra) as w:
+            await body(w)
+    asyncio.run(main())
+
+
+async def signed_in(w: World, login: str) -> ClientSession:
+    """A browser session, second factor given where there is one."""
+    client = ClientSession(headers={"X-Requested-With": "pbx"}, cookie_jar=CookieJar(unsafe=True))
+    async with client.post(f"{w.base}/api/v1/login", json={"login": login, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+        factor = (await r.json())["second_factor"]
+    if factor != "none":
+        code = pyotp.TOTP(w.totp).now() if factor == "totp" else w.sms[-1]["text"].rsplit(" ", 1)[1]
+        async with client.post(f"{w.base}/api/v1/login/verify", json={"code": code}) as r:
+            assert r.status == 200, await r.text()
+    return client
+
+
+async def problem(r: Any, status: int) -> dict[str, Any]:
+    assert r.status == status, await r.text()
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    body: dict[str, Any] = await r.json()
+    assert body["status"] == status and body["type"].startswith("https://")
+    return body
+
+
