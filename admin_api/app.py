@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,18 @@ class ApiContext:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     secure_cookies: bool = False  # behind TLS: the session cookie is Secure
     controller: Any | None = None  # the live controller of this process: agents, live calls, recording control
+    # A resolved token is trusted for this long without asking the database again: a revocation or a
+    # change of rights made on another instance takes effect within it (on this one, at once).
+    principal_ttl_s: float = 5.0
+    principals: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    def forget_principals(self, admin_id: int | None = None) -> None:
+        """Drop cached sign-ins (of one administrator, or all) after a change to who may do what."""
+        if admin_id is None:
+            self.principals.clear()
+            return
+        for key in [k for k, (_, p) in self.principals.items() if p.admin_id == admin_id]:
+            self.principals.pop(key, None)
 
 
 api = Api("PBX admin API", "1.0.0", PREFIX)
@@ -80,6 +93,12 @@ MESSAGE = api.schema("VoicemailMessage", {"type": "object", "required": ["id", "
     "call_id": {"type": "string"}, "received_at": STAMP, "duration_s": {"type": "number"},
     "heard": {"type": "boolean"}, "heard_at": NULLABLE_STAMP, "heard_by": {"type": ["string", "null"]},
     "folder": {"type": "string", "enum": ["new", "saved"]}, "size_bytes": {"type": "integer"}}})
+BOX = api.schema("VoicemailBox", {"type": "object", "required": ["key", "name", "shared", "listeners", "new", "heard"],
+                                  "properties": {
+    "key": {"type": "string"}, "name": {"type": "string"}, "shared": {"type": "boolean"},
+    "listeners": {"type": "array", "items": {"type": "string"}}, "greeting": {"type": ["string", "null"]},
+    "email": {"type": "array", "items": {"type": "string"}}, "notify": {"type": "array", "items": {"type": "string"}},
+    "new": {"type": "integer", "description": "unheard messages"}, "heard": {"type": "integer"}}})
 PROMPT = api.schema("Prompt", {"type": "object", "required": ["key", "name", "language"], "properties": {
     "key": {"type": "string"}, "name": {"type": "string"}, "language": {"type": "string"},
     "has_audio": {"type": "boolean"}, "seconds": {"type": ["number", "null"]}, "rate": {"type": ["integer", "null"]}}})
@@ -117,7 +136,17 @@ async def authenticate(request: web.Request) -> Principal | None:
     if from_cookie and request.method not in ("GET", "HEAD") and request.headers.get("X-Requested-With") != "pbx":
         # a cookie rides along on any request the browser makes; a custom header cannot come cross-site
         raise Problem(403, "csrf", "Missing X-Requested-With", "send X-Requested-With: pbx with a session cookie")
-    principal: Principal | None = await asyncio.to_thread(ctx_of(request).admins.resolve, token)
+    app = ctx_of(request)
+    now = time.monotonic()
+    cached = app.principals.get(token)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    principal: Principal | None = await asyncio.to_thread(app.admins.resolve, token)
+    if principal is not None and app.principal_ttl_s > 0:
+        if len(app.principals) > 10_000:  # bounded: drop the expired, or everything
+            for key in [k for k, (until, _) in app.principals.items() if until <= now] or list(app.principals):
+                app.principals.pop(key, None)
+        app.principals[token] = (now + app.principal_ttl_s, principal)
     return principal
 
 
@@ -178,6 +207,7 @@ async def verify(ctx: Ctx) -> web.StreamResponse:
 @api.op("POST", "/logout", "End this session", tag="session", right="view", responses={204: ("", None)})
 async def logout(ctx: Ctx) -> web.StreamResponse:
     await asyncio.to_thread(ctx_of(ctx.request).admins.revoke, ctx.who, ctx.who.token_id)
+    ctx_of(ctx.request).forget_principals(ctx.who.admin_id)
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
     return response
@@ -236,7 +266,9 @@ async def delete_token(ctx: Ctx) -> web.StreamResponse:
             with app.sessions() as session, session.begin():
                 audit(session, ctx.who, "delete", "token", ctx.path["id"], at=app.clock())
         return done
-    if not await asyncio.to_thread(revoke):
+    done = await asyncio.to_thread(revoke)
+    app.forget_principals(ctx.who.admin_id)  # on the event loop: the cache is the loop's
+    if not done:
         raise not_found(f"token {ctx.path['id']}")
     return web.Response(status=204)
 
@@ -255,10 +287,13 @@ async def list_numbers(ctx: Ctx) -> web.StreamResponse:
         with ctx_of(ctx.request).sessions() as session:
             accounts = dict(session.execute(select(AccountRow.id, AccountRow.key)
                                             .where(AccountRow.tenant_id == who.tenant_id)).tuples().all())
-            rows = session.scalars(select(NumberRow).where(NumberRow.tenant_id == who.tenant_id))
-            return [{"number": r.number, "label": r.label, "flow": r.flow_key, "user": r.user_key, "via": r.via,
-                     "account": accounts.get(r.account_id) if r.account_id else None, "record": r.record}
-                    for r in rows if who.accounts is None or r.account_id in who.accounts]
+            rows = session.execute(select(NumberRow.number, NumberRow.label, NumberRow.flow_key, NumberRow.user_key,
+                                          NumberRow.via, NumberRow.account_id, NumberRow.record)
+                                   .where(NumberRow.tenant_id == who.tenant_id).order_by(NumberRow.position))
+            return [{"number": number, "label": label, "flow": flow, "user": user, "via": via,
+                     "account": accounts.get(account_id) if account_id else None, "record": record}
+                    for number, label, flow, user, via, account_id, record in rows
+                    if who.accounts is None or account_id in who.accounts]
     return listing(ctx, await asyncio.to_thread(read), ["number", "label", "flow", "user", "via", "account", "record"],
                    "numbers", exact=["account"])
 
@@ -295,6 +330,33 @@ async def list_messages(ctx: Ctx) -> web.StreamResponse:
                    "voicemail", exact=["box", "heard", "folder"])
 
 
+async def _boxes(ctx: Ctx) -> list[dict[str, Any]]:
+    from admin_api.config import read_config
+    config = await read_config(ctx)
+    counts = await asyncio.to_thread(_vm(ctx).box_counts, ctx.who.tenant)
+    return [{"key": b.key, "name": b.name, "shared": b.shared, "listeners": list(b.listeners), "greeting": b.greeting,
+             "email": list(b.email), "notify": list(b.notify), "new": counts.get(b.key, (0, 0))[0],
+             "heard": counts.get(b.key, (0, 0))[1]} for b in config.boxes]
+
+
+@api.op("GET", "/voicemail/boxes", "The tenant's voicemail boxes, their listeners and message counts",
+        tag="voicemail", right="voicemail", params=list_params(["key", "name", "shared", "new", "heard"], [
+            Param("shared", "query", {"type": "boolean"}, "only shared (true) or personal (false) boxes")]),
+        responses=list_responses(BOX))
+async def list_boxes(ctx: Ctx) -> web.StreamResponse:
+    return listing(ctx, await _boxes(ctx), ["key", "name", "shared", "new", "heard"], "voicemail-boxes",
+                   exact=["shared"])
+
+
+@api.op("GET", "/voicemail/boxes/{key}", "One voicemail box", tag="voicemail", right="voicemail",
+        params=[Param("key", "path", KEY)], responses={200: ("application/json", BOX)})
+async def get_box(ctx: Ctx) -> web.StreamResponse:
+    found = [b for b in await _boxes(ctx) if b["key"] == ctx.path["key"]]
+    if not found:
+        raise not_found(f"voicemail box {ctx.path['key']}")
+    return json_response(found[0])
+
+
 async def _one_message(ctx: Ctx) -> Any:
     try:
         return await _vm(ctx).amessage(ctx.who.tenant, ctx.path["id"])
@@ -323,17 +385,18 @@ async def message_audio(ctx: Ctx) -> web.StreamResponse:
             "heard": {"type": "boolean"}, "folder": {"type": "string", "enum": ["saved"]}}},
         responses={200: ("application/json", MESSAGE)})
 async def patch_message(ctx: Ctx) -> web.StreamResponse:
-    app, vm = ctx_of(ctx.request), _vm(ctx)
-    before = await _one_message(ctx)
-    after = before
-    if "heard" in ctx.body:
-        after = await vm.amark_heard(ctx.who.tenant, before.id, ctx.body["heard"], ctx.who.login)
-    if ctx.body.get("folder") == "saved":
-        after = await vm.asave(ctx.who.tenant, before.id)
-    await _record(app, ctx.who, "update", "voicemail_message", before.id,
-                  {"heard": before.heard, "folder": before.folder}, {"heard": after.heard, "folder": after.folder})
+    app, vm, who = ctx_of(ctx.request), _vm(ctx), ctx.who
+
+    def audited(session: Session, before: Any, after: Any) -> None:
+        audit(session, who, "update", "voicemail_message", before.id, {"heard": before.heard, "folder": before.folder},
+              {"heard": after.heard, "folder": after.folder}, at=app.clock())
+    try:
+        _, after = await vm.achange(who.tenant, ctx.path["id"], who.login, heard=ctx.body.get("heard"),
+                                    saved=ctx.body.get("folder") == "saved", also=audited)
+    except NotFound:
+        raise not_found(f"message {ctx.path['id']}") from None
     if app.box_changed is not None:
-        await app.box_changed(ctx.who.tenant, after.box)
+        await app.box_changed(who.tenant, after.box)
     return json_response(_message(after))
 
 

@@ -113,6 +113,7 @@ def test_another_tenants_objects_are_not_found_for_every_verb(tmp_path: Path) ->
             ("DELETE", f"/voicemail/messages/{theirs['message']}", None),
             ("GET", f"/recordings/{theirs['recording']}/audio", None),
             ("DELETE", f"/recordings/{theirs['recording']}", None),
+            ("GET", "/voicemail/boxes/info", None),  # Annat's box
         ]
         async with c:
             for method, path, payload in matrix:
@@ -125,6 +126,15 @@ def test_another_tenants_objects_are_not_found_for_every_verb(tmp_path: Path) ->
                 assert [m["id"] for m in (await r.json())["items"]] == [w.ids["exempel-recording"]]
             async with c.get(f"{w.base}/api/v1/numbers?per_page=100") as r:
                 assert all(n["number"] != "+46851234500" for n in (await r.json())["items"])
+            async with c.get(f"{w.base}/api/v1/voicemail/boxes?per_page=100") as r:
+                boxes = {b["key"]: b for b in (await r.json())["items"]}
+            assert "info" not in boxes and boxes["vaxel"]["new"] == 1 and boxes["vaxel"]["heard"] == 0
+            async with c.patch(f"{w.base}/api/v1/voicemail/messages/{w.ids['exempel-message']}",
+                               json={"heard": True}) as r:
+                assert r.status == 200
+            async with c.get(f"{w.base}/api/v1/voicemail/boxes/vaxel") as r:
+                box = await r.json()
+            assert (box["new"], box["heard"], box["shared"]) == (0, 1, True) and box["listeners"]
         async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as other:
             async with other.post(f"{w.base}/api/v1/login", json={"login": "admin@annat.se", "password": PASSWORD}):
                 pass

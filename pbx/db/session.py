@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -55,15 +56,75 @@ def _configure_sqlite(engine: Engine) -> None:
         finally:
             cursor.close()
 
+    #
+    # A transaction that reads and then writes cannot wait for SQLite's write lock (it would deadlock
+    # with another such transaction), so under concurrent writers it fails at once with "database is
+    # locked". An explicit `session.begin()` is how this code base says "I will write": those
+    # transactions start with BEGIN IMMEDIATE, take the write lock first and wait for it (busy
+    # timeout). Reads (autobegin) stay deferred, and in WAL mode they never wait for a writer.
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "pbx_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+# SQLite's busy handler waits for a lock by sleeping, up to 100 ms at a time: under many concurrent
+# writers that sleep, not the work, sets the latency. Writers of one process therefore queue on a
+# lock of their own first (one per database file); the busy timeout still covers other processes.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    key = str(engine.url.database)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+class PbxSession(Session):
+    """A Session whose explicit `begin()` takes SQLite's write lock up front (see _configure_sqlite)."""
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested=nested)
+        if not nested and isinstance(self.bind, Engine) and self.bind.dialect.name == "sqlite":
+            lock = _write_lock(self.bind)
+            lock.acquire()
+            self.info["pbx_write"] = (transaction, lock)
+            try:
+                self.connection(execution_options={WRITE_OPTION: True})
+            except BaseException:
+                self.info.pop("pbx_write", None)
+                lock.release()
+                raise
+        return transaction
+
+
+@event.listens_for(PbxSession, "after_transaction_end")
+def _release_write_lock(session: Session, transaction: SessionTransaction) -> None:
+    held = session.info.get("pbx_write")
+    if held is not None and held[0] is transaction:
+        del session.info["pbx_write"]
+        held[1].release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: callers hand loaded values on after committing; our public API
     # returns plain dataclasses anyway, so nothing goes stale behind their back.
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, expire_on_commit=False, class_=PbxSession)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -229,6 +229,18 @@ class VoicemailStore:
                 .group_by(VoicemailMessageRow.heard)).tuples().all())
         return counted.get(False, 0), counted.get(True, 0)
 
+    def box_counts(self, tenant: str) -> dict[str, tuple[int, int]]:
+        """Every box of the tenant that holds messages: box → (unheard, heard)."""
+        with self._sessions() as session:
+            tid = tenant_id(session, tenant)
+            out: dict[str, list[int]] = {}
+            for box, heard, count in session.execute(
+                    select(VoicemailMessageRow.box, VoicemailMessageRow.heard, func.count())
+                    .where(VoicemailMessageRow.tenant_id == tid)
+                    .group_by(VoicemailMessageRow.box, VoicemailMessageRow.heard)).tuples():
+                out.setdefault(box, [0, 0])[1 if heard else 0] = count
+        return {box: (new, old) for box, (new, old) in out.items()}
+
     def audio_path(self, tenant: str, id: str) -> Path:
         """Where the message's WAV is; checked to lie in the tenant's own media directory."""
         return stored_media_path(self.media_root, tenant, self.message(tenant, id).file)
@@ -242,29 +254,36 @@ class VoicemailStore:
 
     def mark_heard(self, tenant: str, id: str, heard: bool, by: str) -> Message:
         """Set the message's one heard state. Marking a heard message heard again keeps who heard it first."""
-        with self._sessions() as session, session.begin():
-            row = self._row(session, tenant_id(session, tenant), id, for_update=True)
-            changed = row.heard != heard
-            if changed:
-                row.heard = heard
-                row.heard_at = self._clock() if heard else None
-                row.heard_by = by if heard else None
-            message = _message(row, tenant)
-        if changed:
-            log.info("voicemail message marked " + ("heard" if heard else "unheard"), extra={
-                "event": "voicemail_heard" if heard else "voicemail_unheard", "tenant": tenant, "box": message.box,
-                "id": id, "by": by})
-        return message
+        return self.change(tenant, id, by, heard=heard)[1]
 
     def save(self, tenant: str, id: str) -> Message:
         """Move the message to the "saved" folder."""
+        return self.change(tenant, id, "", saved=True)[1]
+
+    def change(self, tenant: str, id: str, by: str, *, heard: bool | None = None, saved: bool = False,
+               also: Callable[[Session, Message, Message], None] | None = None) -> tuple[Message, Message]:
+        """Mark heard/unheard and/or move to "saved", in one transaction; `also(session, before, after)` runs in
+        it too (the admin API's audit entry goes with the change). Returns (before, after)."""
         with self._sessions() as session, session.begin():
             row = self._row(session, tenant_id(session, tenant), id, for_update=True)
-            row.folder = "saved"
-            message = _message(row, tenant)
-        log.info("voicemail message saved", extra={"event": "voicemail_saved", "tenant": tenant, "box": message.box,
-                                                   "id": id})
-        return message
+            before = _message(row, tenant)
+            if heard is not None and row.heard != heard:
+                row.heard = heard
+                row.heard_at = self._clock() if heard else None
+                row.heard_by = by if heard else None
+            if saved:
+                row.folder = "saved"
+            after = _message(row, tenant)
+            if also is not None:
+                also(session, before, after)
+        if after.heard != before.heard:
+            log.info("voicemail message marked " + ("heard" if after.heard else "unheard"), extra={
+                "event": "voicemail_heard" if after.heard else "voicemail_unheard", "tenant": tenant,
+                "box": after.box, "id": id, "by": by})
+        if after.folder != before.folder:
+            log.info("voicemail message saved", extra={"event": "voicemail_saved", "tenant": tenant,
+                                                       "box": after.box, "id": id})
+        return before, after
 
     def delete(self, tenant: str, id: str, by: str, reason: str = "") -> Message:
         """Delete the message: its row (with an entry in the deletion log), then its file. Returns what was deleted."""
@@ -352,6 +371,10 @@ class VoicemailStore:
 
     async def asave(self, tenant: str, id: str) -> Message:
         return await asyncio.to_thread(self.save, tenant, id)
+
+    async def achange(self, tenant: str, id: str, by: str, *, heard: bool | None = None, saved: bool = False,
+                      also: Callable[[Session, Message, Message], None] | None = None) -> tuple[Message, Message]:
+        return await asyncio.to_thread(lambda: self.change(tenant, id, by, heard=heard, saved=saved, also=also))
 
     async def adelete(self, tenant: str, id: str, by: str, reason: str = "") -> Message:
         return await asyncio.to_thread(self.delete, tenant, id, by, reason)

@@ -1,0 +1,65 @@
+"""SQLite under concurrent writers: transactions that read and then write must wait their turn, not fail
+with "database is locked" (the admin API writes from many threads at once)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, select, update
+
+from pbx.db import make_engine, session_factory
+
+META = MetaData()
+COUNTER = Table("counter", META, Column("id", Integer, primary_key=True), Column("n", Integer, nullable=False))
+
+
+def test_read_then_write_transactions_from_many_threads_all_commit(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    META.create_all(engine)
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        session.execute(COUNTER.insert().values(id=1, n=0))
+    errors: list[BaseException] = []
+
+    def bump(times: int) -> None:
+        try:
+            for _ in range(times):
+                with sessions() as session, session.begin():
+                    n = session.scalar(select(COUNTER.c.n).where(COUNTER.c.id == 1))  # read …
+                    assert n is not None
+                    session.execute(update(COUNTER).where(COUNTER.c.id == 1).values(n=n + 1))  # … then write
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump, args=(25,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sessions() as session:
+        assert session.scalar(select(COUNTER.c.n)) == 200  # no update lost, none failed
+        assert session.execute(select(1)).scalar() == 1
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_failed_write_transaction_lets_the_next_one_in(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    META.create_all(engine)
+    sessions = session_factory(engine)
+    with pytest.raises(RuntimeError), sessions() as session, session.begin():
+        session.execute(COUNTER.insert().values(id=1, n=0))
+        raise RuntimeError("the handler failed half-way")
+    done = threading.Event()
+
+    def write() -> None:
+        with sessions() as session, session.begin():
+            session.execute(COUNTER.insert().values(id=2, n=5))
+        done.set()
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(10), "the write lock was not given back after the rollback"
+    with sessions() as session:
+        assert session.execute(select(COUNTER.c.id, COUNTER.c.n)).all() == [(2, 5)]  # the failed insert is gone
