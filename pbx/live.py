@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -31,27 +31,45 @@ def simulator_for(settings: Settings, configs: list[TenantConfig], start: dateti
     return sim
 
 
-def db_reloader(settings: Settings) -> Any:
-    """The scheduler's job: reload configuration when the database changed since last time."""
-    from pbx.db import config_stamp, load_all, load_presence, make_engine, session_factory
+class DbReloader:
+    """The scheduler's job: reload configuration when the database changed since last time (see db_reloader)."""
 
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    last: list[str] = []
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] | None = None) -> None:
+        from pbx.db import EARLIER_FLOWS_KEPT, config_stamp, load_earlier_flows, make_engine, session_factory
 
-    def reload() -> tuple[str, list[TenantConfig], Presences] | None:
-        with sessions() as session:
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.now = clock or (lambda: datetime.now(UTC))
+        self.kept = EARLIER_FLOWS_KEPT
+        self.last: str | None = None
+        with self.sessions() as session:
+            if not load_earlier_flows(session, self.now() - self.kept):
+                self.last = config_stamp(session)  # the controller started with this configuration
+
+    def __call__(self) -> tuple[str, list[TenantConfig], Presences] | None:
+        from pbx.db import config_stamp, load_all, load_earlier_flows, load_presence
+
+        with self.sessions() as session:
             stamp = config_stamp(session)
-            if last and stamp == last[0]:
+            if stamp == self.last:
                 return None
-            first = not last
-            last[:] = [stamp]
-            if first:
-                return None  # the controller started with this configuration
-            return stamp, load_all(session), load_presence(session)
+            self.last = stamp
+            earlier = load_earlier_flows(session, self.now() - self.kept)
+            configs = [replace(cfg, earlier_flows=earlier.get(cfg.key, ())) for cfg in load_all(session)]
+            return stamp, configs, load_presence(session)
 
-    reload()
-    return reload
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def db_reloader(settings: Settings, clock: Callable[[], datetime] | None = None) -> DbReloader:
+    """The scheduler's job: reload configuration when the database changed since last time.
+
+    Each configuration comes with the flow versions that were in force during the last
+    EARLIER_FLOWS_KEPT (TenantConfig.earlier_flows), so a call that started on one finishes on it
+    after a publish. The controller starts with configurations that lack them; if the database
+    holds any, the first poll reloads rather than waiting for the next change."""
+    return DbReloader(settings, clock)
 
 
 def media_stores(settings: Settings, clock: Any = None) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Mapping
 from typing import Any, cast
 
-from pbx.routing.model import Node, NodeKind, Target
+from pbx.routing.model import Flow, Node, NodeKind, Target
 
 # Stored in columns of their own (flow_nodes.key, .name, .kind), not in params.
 _COLUMNS = frozenset({"key", "name", "kind"})
@@ -22,8 +23,6 @@ def _kind_of(cls: type[Any]) -> NodeKind:
 
 # Built from the Node union itself, so a new node kind is covered without touching this module.
 NODE_TYPES: Mapping[NodeKind, type[Any]] = {_kind_of(cls): cls for cls in typing.get_args(Node)}
-
-
 
 
 def _mapping_fields(cls: type[Any]) -> frozenset[str]:
@@ -82,3 +81,70 @@ def target_to_text(target: Target | None) -> str | None:
 
 def target_from_text(text: str | None) -> Target | None:
     return None if text is None else Target.parse(text)
+
+
+# --- whole flows (flow versions and drafts, and the admin API) -------------------------------
+
+
+def node_to_json(node: Node) -> dict[str, Any]:
+    """One node as {kind, key, name, params}: how flow versions store nodes and the admin API shows them."""
+    return {"kind": NodeKind(node.kind).value, "key": node.key, "name": node.name, "params": node_to_params(node)}
+
+
+def nodes_to_json(nodes: typing.Iterable[Node]) -> list[dict[str, Any]]:
+    return [node_to_json(n) for n in nodes]
+
+
+def nodes_from_json(items: typing.Iterable[Mapping[str, Any]]) -> tuple[Node, ...]:
+    return tuple(node_from_params(item["kind"], item["key"], item.get("name", ""), item.get("params") or {})
+                 for item in items)
+
+
+def flow_from_json(key: str, name: str, entry: str, nodes: typing.Iterable[Mapping[str, Any]],
+                   version: int = 0) -> Flow:
+    return Flow(key, name, entry, nodes_from_json(nodes), version)
+
+
+# --- the JSON schema of each node kind's params, from the model's own type hints -------------
+
+_INT = {"type": "integer", "minimum": -1000000, "maximum": 1000000}
+_TEXT = {"type": "string", "maxLength": 200}
+
+
+def _hint_schema(hint: Any) -> dict[str, Any]:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is str:
+        return dict(_TEXT)
+    if hint is bool:
+        return {"type": "boolean"}
+    if hint is int:
+        return dict(_INT)
+    if origin is typing.Literal:
+        return {"type": "string", "enum": [str(a) for a in args]}
+    if origin is tuple:
+        return {"type": "array", "maxItems": 100, "items": _hint_schema(args[0])}
+    if origin is Mapping:  # pairs, as node_to_params writes them
+        pair = [_hint_schema(args[0]), _hint_schema(args[1])]
+        return {"type": "array", "maxItems": 100, "items": {
+            "type": "array", "minItems": 2, "maxItems": 2, "prefixItems": pair, "items": False}}
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        inner = _hint_schema(next(a for a in args if a is not type(None)))
+        if isinstance(inner.get("type"), str):
+            return {**inner, "type": [inner["type"], "null"]}
+        return {"anyOf": [inner, {"type": "null"}]}
+    raise TypeError(f"no JSON schema for {hint!r}")
+
+
+def params_schema(kind: NodeKind) -> dict[str, Any]:
+    """What `params` of a node of `kind` may hold: its fields (those without a default are required)."""
+    cls = NODE_TYPES[kind]
+    hints = typing.get_type_hints(cls)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(cls):
+        if f.name in _COLUMNS:
+            continue
+        properties[f.name] = _hint_schema(hints[f.name])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties}

@@ -259,6 +259,9 @@ class FlowRow(Base):
     key: Mapped[str]
     name: Mapped[str]
     entry: Mapped[str]
+    # Which of the flow's versions (flow_versions) these rows are; flows stored before versions existed
+    # are version 1 (the migration records that version for them).
+    version: Mapped[int] = mapped_column(server_default="1")
 
     nodes: Mapped[list[FlowNodeRow]] = relationship(
         order_by="FlowNodeRow.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -278,6 +281,61 @@ class FlowNodeRow(Base):
     kind: Mapped[str]
     name: Mapped[str]
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FlowVersionRow(Base):
+    """One numbered version of a flow, as published (now or earlier): what a publish copies into `flows` and
+    `flow_nodes`, and what a call in progress on that version is routed by. Never changed once written.
+
+    Keyed by flow key, not by `flows.id`: the live rows are replaced on every save, the history stays (and
+    outlives a deleted flow while calls on it finish). `nodes`: [{kind, key, name, params}] (pbx.db.codec)."""
+
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("tenant_id", "flow_key", "version"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    flow_key: Mapped[str]
+    version: Mapped[int]
+    name: Mapped[str]
+    entry: Mapped[str]
+    nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class FlowDraftRow(Base):
+    """The draft of a flow being edited: at most one per flow. It gets a version number when published.
+    `based_on`: the version that was published when the draft was started (None for a new flow)."""
+
+    __tablename__ = "flow_drafts"
+    __table_args__ = (UniqueConstraint("tenant_id", "flow_key"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    flow_key: Mapped[str]
+    name: Mapped[str]
+    entry: Mapped[str]
+    nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    based_on: Mapped[int | None]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+
+class FlowPublicationRow(Base):
+    """A publish event: from `at`, `version` of the flow is the one new calls get (a rollback is one more
+    of these, naming an earlier version); `version` None: the flow was deleted then. Consecutive events tell
+    how long each version was in force, which is how long calls on it may still be in progress."""
+
+    __tablename__ = "flow_publications"
+    __table_args__ = (Index(None, "tenant_id", "flow_key", "at"), Index(None, "at"), NO_ID_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    flow_key: Mapped[str]
+    version: Mapped[int | None]
+    at: Mapped[datetime]
+    by: Mapped[str]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from pbx.db.codec import node_from_params, node_to_params, target_from_text, target_to_text
+from pbx.db.codec import (
+    node_from_params,
+    node_to_params,
+    nodes_from_json,
+    nodes_to_json,
+    target_from_text,
+    target_to_text,
+)
 from pbx.db.models import (
     CONFIG_TABLES,
     AccountRow,
     Base,
+    FlowDraftRow,
     FlowNodeRow,
+    FlowPublicationRow,
     FlowRow,
+    FlowVersionRow,
     GroupMemberRow,
     GroupRow,
     NumberRow,
@@ -78,10 +88,15 @@ from pbx.routing.schedule import (
     ScheduleException,
     ScheduleState,
 )
+from pbx.routing.validate import InvalidConfig, validate_tenant
 
 
 class NotFound(LookupError):
     """A tenant, user, account or number that the database does not hold."""
+
+
+class Conflict(ValueError):
+    """A change the current state does not allow (a flow that exists already, one a number points at…)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +126,21 @@ class AccountNode:
 # =============================================================================================
 
 
-def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account] | None = None) -> None:
+def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account] | None = None, *,
+                by: str = "system", at: datetime | None = None) -> None:
     """Insert or replace the whole configuration of tenant `cfg.key`, atomically.
 
     The version stored is `cfg.version`; nothing is bumped here. `accounts`, when given, replaces
     the tenant's account tree and says which numbers and users belong to which account; when
     None, the tree is kept and numbers and users stay in the accounts they were in (by number
     and user key). Prompt audio paths and presence periods are kept too.
+
+    Flows keep their history (flow_versions): a flow equal to the version in force keeps its number; one
+    that differs becomes the next version, published by `by` at `at` (now by default), and so does a flow
+    seen for the first time (version 1). A flow's `version`, when set, names the version it is (a rollback
+    publishes an earlier number again). A flow left out is recorded as withdrawn.
     """
+    at = at or datetime.now(UTC)
     with session.begin_nested():
         table = table_of(TenantRow)
         values: dict[str, Any] = {
@@ -137,8 +159,11 @@ def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account]
             number_accounts: dict[str, int] = {}
             user_accounts: dict[str, int] = {}
             prompt_files: dict[str, str] = {}
+            flow_versions = _flow_versions(session, tid, cfg, None, by, at)
         else:
             session.execute(update(table).where(table.c.id == tid).values(**values))
+            live = _pairs(session, select(FlowRow.key, FlowRow.version).where(FlowRow.tenant_id == tid))
+            flow_versions = _flow_versions(session, tid, cfg, live, by, at)
             number_accounts = _pairs(session, select(NumberRow.number, NumberRow.account_id).where(
                 NumberRow.tenant_id == tid, NumberRow.account_id.is_not(None)))
             user_accounts = _pairs(session, select(UserRow.key, UserRow.account_id).where(
@@ -152,7 +177,7 @@ def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account]
             accounts_table = table_of(AccountRow)
             session.execute(delete(accounts_table).where(accounts_table.c.tenant_id == tid))
             number_accounts, user_accounts = _insert_accounts(session, tid, cfg, accounts)
-        session.add_all(_config_rows(tid, cfg, number_accounts, user_accounts, prompt_files))
+        session.add_all(_config_rows(tid, cfg, number_accounts, user_accounts, prompt_files, flow_versions))
         session.flush()
     _forget_tenant(session, tid)
 
@@ -264,7 +289,7 @@ def _forget_tenant(session: Session, tid: int) -> None:
 
 
 def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int], user_accounts: Mapping[str, int],
-                 prompt_files: Mapping[str, str]) -> list[Base]:
+                 prompt_files: Mapping[str, str], flow_versions: Mapping[str, int]) -> list[Base]:
     rows: list[Base] = []
     rows += [NumberRow(tenant_id=tid, position=i, number=n.number, flow_key=n.flow, user_key=n.user, via=n.via,
                        label=n.label, account_id=number_accounts.get(n.number), record=n.record)
@@ -273,7 +298,7 @@ def _config_rows(tid: int, cfg: TenantConfig, number_accounts: Mapping[str, int]
                        file_path=prompt_files.get(p.key))
              for i, p in enumerate(cfg.prompts)]
     rows += [_schedule_row(tid, i, s) for i, s in enumerate(cfg.schedules)]
-    rows += [FlowRow(tenant_id=tid, position=i, key=f.key, name=f.name, entry=f.entry,
+    rows += [FlowRow(tenant_id=tid, position=i, key=f.key, name=f.name, entry=f.entry, version=flow_versions[f.key],
                      nodes=[FlowNodeRow(position=j, key=n.key, kind=NodeKind(n.kind).value, name=n.name,
                                         params=node_to_params(n)) for j, n in enumerate(f.nodes)])
              for i, f in enumerate(cfg.flows)]
@@ -385,7 +410,7 @@ def _prompt(row: PromptRow) -> PromptConfig:
 
 def _flow(row: FlowRow) -> Flow:
     return Flow(row.key, row.name, row.entry,
-                tuple(node_from_params(n.kind, n.key, n.name, n.params) for n in row.nodes))
+                tuple(node_from_params(n.kind, n.key, n.name, n.params) for n in row.nodes), row.version)
 
 
 def _schedule(row: ScheduleRow) -> ScheduleConfig:
@@ -558,6 +583,315 @@ _FETCH: dict[str, tuple[_Fetch, Callable[[Any], Any], Callable[[_References, Any
         lambda tid, keys: select(PromptRow).where(PromptRow.tenant_id == tid, PromptRow.key.in_(keys)),
         _prompt, _References.nothing),
 }
+
+
+# =============================================================================================
+# Flow versions: drafts, publishing, rolling back, and the versions calls in progress are on
+# =============================================================================================
+
+# How long a replaced flow version stays in the routing tables: a call lasts far less than this.
+EARLIER_FLOWS_KEPT = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowVersion:
+    """A numbered version of a flow, or its draft (`version` None). `flow.version` is the number (0: draft)."""
+
+    flow: Flow
+    version: int | None
+    at: datetime  # created (a version) or last saved (a draft)
+    by: str
+    based_on: int | None = None  # a draft: the version published when it was started
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """From `at`, `version` is what new calls get (None: the flow was deleted then)."""
+
+    version: int | None
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowHistory:
+    """Everything about one flow: the version in force, the draft, every version and every publish."""
+
+    key: str
+    published: int | None
+    draft: FlowVersion | None
+    versions: tuple[FlowVersion, ...]
+    publications: tuple[Publication, ...]
+    numbers: tuple[tuple[str, int | None], ...]  # (number, account id) of each number pointing at the flow
+
+    @property
+    def current(self) -> FlowVersion | None:
+        return next((v for v in self.versions if v.version == self.published), None)
+
+    def version(self, number: int) -> FlowVersion:
+        found = next((v for v in self.versions if v.version == number), None)
+        if found is None:
+            raise NotFound(f"flow {self.key!r} has no version {number}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSummary:
+    key: str
+    name: str
+    published: int | None
+    published_at: datetime | None
+    published_by: str | None
+    draft_at: datetime | None  # when the draft was last saved; None: no draft
+    draft_by: str | None
+    versions: int
+    numbers: tuple[tuple[str, int | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    key: str
+    before: int | None  # the version in force before
+    after: int  # the version in force now
+    config_version: int
+
+
+def _version_flow(row: FlowVersionRow | FlowDraftRow, version: int = 0) -> Flow:
+    return Flow(row.flow_key, row.name, row.entry, nodes_from_json(row.nodes), version)
+
+
+def _flow_versions(session: Session, tid: int, cfg: TenantConfig, live: Mapping[str, int] | None, by: str,
+                   at: datetime) -> dict[str, int]:
+    """The version number each of cfg's flows is stored as, recording new versions and publications.
+    `live`: the versions in force before (None: a new tenant, which has no history to look up)."""
+    in_force: dict[str, FlowVersionRow] = {}
+    highest: dict[str, int] = {}
+    if live is None:
+        live = {}
+    elif cfg.flows or live:
+        in_force = {row.flow_key: row for row in session.scalars(
+            select(FlowVersionRow).join(FlowRow, and_(FlowRow.tenant_id == FlowVersionRow.tenant_id,
+                                                      FlowRow.key == FlowVersionRow.flow_key,
+                                                      FlowRow.version == FlowVersionRow.version))
+            .where(FlowRow.tenant_id == tid))}
+        highest = _pairs(session, select(FlowVersionRow.flow_key, func.max(FlowVersionRow.version))
+                         .where(FlowVersionRow.tenant_id == tid).group_by(FlowVersionRow.flow_key))
+    numbers: dict[str, int] = {}
+    for flow in cfg.flows:
+        now_in_force = live.get(flow.key)
+        if flow.version in (0, now_in_force):
+            row = in_force.get(flow.key)
+        else:
+            row = session.scalar(select(FlowVersionRow).where(
+                FlowVersionRow.tenant_id == tid, FlowVersionRow.flow_key == flow.key,
+                FlowVersionRow.version == flow.version))
+        top = highest.get(flow.key, 0)
+        if row is not None and _version_flow(row) == flow:
+            number = row.version
+        else:
+            # a flow numbered elsewhere keeps its number if it is free here; anything else is the next version
+            number = flow.version if row is None and flow.version > top else top + 1
+            session.add(FlowVersionRow(tenant_id=tid, flow_key=flow.key, version=number, name=flow.name,
+                                       entry=flow.entry, nodes=nodes_to_json(flow.nodes), created_at=at,
+                                       created_by=by))
+            highest[flow.key] = max(top, number)
+        if number != now_in_force:
+            session.add(FlowPublicationRow(tenant_id=tid, flow_key=flow.key, version=number, at=at, by=by))
+        numbers[flow.key] = number
+    for key in sorted(set(live) - set(numbers)):
+        session.add(FlowPublicationRow(tenant_id=tid, flow_key=key, version=None, at=at, by=by))
+    return numbers
+
+
+def _lock_tenant(session: Session, tenant: str) -> int:
+    """The tenant's id, its row locked until the transaction ends: flow changes of one tenant go one at a time."""
+    tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant).with_for_update())
+    if tid is None:
+        raise NotFound(f"no tenant {tenant!r}")
+    return tid
+
+
+def _draft_row(session: Session, tid: int, key: str) -> FlowDraftRow | None:
+    return session.scalar(select(FlowDraftRow).where(FlowDraftRow.tenant_id == tid, FlowDraftRow.flow_key == key))
+
+
+def _draft(row: FlowDraftRow) -> FlowVersion:
+    return FlowVersion(_version_flow(row), None, row.updated_at, row.updated_by, row.based_on)
+
+
+def list_flows(session: Session, tenant: str) -> list[FlowSummary]:
+    """The tenant's flows: those in force and those that exist only as a draft (new, not yet published)."""
+    tid = _tenant_id(session, tenant)
+    live = {key: (name, version) for key, name, version in session.execute(
+        select(FlowRow.key, FlowRow.name, FlowRow.version).where(FlowRow.tenant_id == tid))}
+    drafts = {row.flow_key: row for row in session.scalars(select(FlowDraftRow).where(FlowDraftRow.tenant_id == tid))}
+    last: dict[str, tuple[datetime, str]] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for key, at, by in session.execute(
+            select(FlowPublicationRow.flow_key, FlowPublicationRow.at, FlowPublicationRow.by)
+            .where(FlowPublicationRow.tenant_id == tid).order_by(FlowPublicationRow.at, FlowPublicationRow.id)):
+        last[key] = (at, by)
+    for key, n in session.execute(select(FlowVersionRow.flow_key, func.count()).where(
+            FlowVersionRow.tenant_id == tid).group_by(FlowVersionRow.flow_key)):
+        counts[key] = n
+    numbers: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    for number, flow_key, account_id in session.execute(
+            select(NumberRow.number, NumberRow.flow_key, NumberRow.account_id)
+            .where(NumberRow.tenant_id == tid, NumberRow.flow_key.is_not(None)).order_by(NumberRow.position)):
+        numbers[flow_key].append((number, account_id))
+    out = []
+    for key in sorted(set(live) | set(drafts)):
+        draft = drafts.get(key)
+        name, version = live[key] if key in live else (draft.name if draft else key, None)
+        published = last.get(key) if version is not None else None
+        out.append(FlowSummary(key, name, version, published[0] if published else None,
+                               published[1] if published else None, draft.updated_at if draft else None,
+                               draft.updated_by if draft else None, counts[key], tuple(numbers[key])))
+    return out
+
+
+def flow_history(session: Session, tenant: str, key: str) -> FlowHistory:
+    """One flow's versions, draft and publications; NotFound unless it is in force or has a draft."""
+    tid = _tenant_id(session, tenant)
+    published = session.scalar(select(FlowRow.version).where(FlowRow.tenant_id == tid, FlowRow.key == key))
+    draft = _draft_row(session, tid, key)
+    if published is None and draft is None:
+        raise NotFound(f"tenant {tenant!r} has no flow {key!r}")
+    versions = tuple(FlowVersion(_version_flow(row, row.version), row.version, row.created_at, row.created_by)
+                     for row in session.scalars(select(FlowVersionRow).where(
+                         FlowVersionRow.tenant_id == tid, FlowVersionRow.flow_key == key)
+                         .order_by(FlowVersionRow.version)))
+    publications = tuple(Publication(row.version, row.at, row.by) for row in session.scalars(
+        select(FlowPublicationRow).where(FlowPublicationRow.tenant_id == tid, FlowPublicationRow.flow_key == key)
+        .order_by(FlowPublicationRow.at, FlowPublicationRow.id)))
+    numbers = tuple(session.execute(select(NumberRow.number, NumberRow.account_id).where(
+        NumberRow.tenant_id == tid, NumberRow.flow_key == key).order_by(NumberRow.position)).tuples())
+    return FlowHistory(key, published, _draft(draft) if draft else None, versions, publications, numbers)
+
+
+def save_draft(session: Session, tenant: str, flow: Flow, *, by: str, at: datetime,
+               new: bool = False) -> tuple[FlowVersion | None, FlowVersion]:
+    """Create or replace the draft of `flow.key`; returns (draft before, draft after). `new`: the flow must not
+    exist yet (Conflict otherwise); else it must (NotFound otherwise). Nothing is validated or published here."""
+    with session.begin_nested():
+        tid = _lock_tenant(session, tenant)
+        published = session.scalar(select(FlowRow.version).where(FlowRow.tenant_id == tid, FlowRow.key == flow.key))
+        row = _draft_row(session, tid, flow.key)
+        if new and (published is not None or row is not None):
+            raise Conflict(f"flow {flow.key!r} already exists")
+        if not new and published is None and row is None:
+            raise NotFound(f"tenant {tenant!r} has no flow {flow.key!r}")
+        before = _draft(row) if row is not None else None
+        if row is None:
+            row = FlowDraftRow(tenant_id=tid, flow_key=flow.key, based_on=published)
+            session.add(row)
+        row.name, row.entry, row.nodes = flow.name, flow.entry, nodes_to_json(flow.nodes)
+        row.updated_at, row.updated_by = at, by
+        session.flush()
+        return before, _draft(row)
+
+
+def delete_draft(session: Session, tenant: str, key: str) -> FlowVersion | None:
+    """Throw the draft away; returns it, or None when there was none."""
+    with session.begin_nested():
+        tid = _lock_tenant(session, tenant)
+        row = _draft_row(session, tid, key)
+        if row is None:
+            return None
+        gone = _draft(row)
+        session.delete(row)
+        session.flush()
+        return gone
+
+
+def publish_flow(session: Session, tenant: str, key: str, version: int | None = None, *, by: str,
+                 at: datetime) -> Published:
+    """Put the draft (`version` None) or an earlier version of flow `key` in force: one new configuration version
+    of the tenant, in the caller's transaction. A published draft becomes the next version number and is gone
+    as a draft. Raises NotFound, Conflict (that version is already in force, or the draft changes nothing) and
+    InvalidConfig (the tenant's configuration with it would not be valid: nothing is written)."""
+    with session.begin_nested():
+        tid = _lock_tenant(session, tenant)
+        current = load_tenant(session, tenant)
+        live = next((f for f in current.flows if f.key == key), None)
+        draft = _draft_row(session, tid, key) if version is None else None
+        if version is None:
+            if draft is None:
+                raise NotFound(f"flow {key!r} has no draft")
+            flow = _version_flow(draft)
+            if live is not None and flow == live:
+                raise Conflict(f"the draft of flow {key!r} is the same as version {live.version}, which is in force")
+        else:
+            row = session.scalar(select(FlowVersionRow).where(
+                FlowVersionRow.tenant_id == tid, FlowVersionRow.flow_key == key, FlowVersionRow.version == version))
+            if row is None:
+                raise NotFound(f"flow {key!r} has no version {version}")
+            if live is not None and live.version == version:
+                raise Conflict(f"version {version} of flow {key!r} is already in force")
+            flow = _version_flow(row, version)
+        new = replace(current.with_flow(flow), version=current.version + 1)
+        problems = validate_tenant(new)
+        if problems:
+            raise InvalidConfig(problems)
+        save_tenant(session, new, by=by, at=at)
+        if draft is not None:
+            session.delete(draft)
+        after = session.scalar(select(FlowRow.version).where(FlowRow.tenant_id == tid, FlowRow.key == key))
+        assert after is not None
+        session.flush()
+        return Published(key, live.version if live is not None else None, after, new.version)
+
+
+def delete_flow(session: Session, tenant: str, key: str, *, by: str, at: datetime) -> FlowHistory:
+    """Take flow `key` out of the configuration (a new version of it) and drop its draft; its versions stay
+    (calls on them finish). Conflict while a number points at it. Returns the flow as it was."""
+    with session.begin_nested():
+        tid = _lock_tenant(session, tenant)
+        history = flow_history(session, tenant, key)
+        if history.numbers:
+            pointing = ", ".join(number for number, _ in history.numbers)
+            raise Conflict(f"flow {key!r} is where {pointing} lead{'s' if len(history.numbers) == 1 else ''}: "
+                           "point them elsewhere first")
+        if history.published is not None:
+            current = load_tenant(session, tenant)
+            save_tenant(session, replace(current.without_flow(key), version=current.version + 1), by=by, at=at)
+        session.execute(delete(FlowDraftRow).where(FlowDraftRow.tenant_id == tid, FlowDraftRow.flow_key == key))
+        session.flush()
+        return history
+
+
+def load_earlier_flows(session: Session, since: datetime) -> dict[str, tuple[Flow, ...]]:
+    """By tenant key: the flow versions that were in force at some moment after `since` but are not now (a
+    call that started on one may still be in progress). One pass over the publications of flows published
+    since then."""
+    recent = (select(FlowPublicationRow.tenant_id, FlowPublicationRow.flow_key)
+              .where(FlowPublicationRow.at >= since).distinct().subquery())
+    on_recent = and_(FlowPublicationRow.tenant_id == recent.c.tenant_id,
+                     FlowPublicationRow.flow_key == recent.c.flow_key)
+    ends: dict[tuple[int, str, int], datetime] = {}
+    previous: dict[tuple[int, str], int | None] = {}
+    for tid, key, version, at in session.execute(
+            select(FlowPublicationRow.tenant_id, FlowPublicationRow.flow_key, FlowPublicationRow.version,
+                   FlowPublicationRow.at).join(recent, on_recent)
+            .order_by(FlowPublicationRow.tenant_id, FlowPublicationRow.flow_key, FlowPublicationRow.at,
+                      FlowPublicationRow.id)):
+        before = previous.get((tid, key))
+        if before is not None:
+            ends[(tid, key, before)] = at  # `before` was in force until now
+        previous[(tid, key)] = version
+    keep = {(tid, key, version) for (tid, key, version), end in ends.items()
+            if end >= since and version != previous[(tid, key)]}
+    if not keep:
+        return {}
+    found: dict[str, list[Flow]] = defaultdict(list)
+    on_versions = and_(FlowVersionRow.tenant_id == recent.c.tenant_id, FlowVersionRow.flow_key == recent.c.flow_key)
+    for row, tenant in session.execute(
+            select(FlowVersionRow, TenantRow.key).join(recent, on_versions)
+            .join(TenantRow, TenantRow.id == FlowVersionRow.tenant_id)
+            .order_by(FlowVersionRow.flow_key, FlowVersionRow.version)).tuples():
+        if (row.tenant_id, row.flow_key, row.version) in keep:
+            found[tenant].append(_version_flow(row, row.version))
+    return {tenant: tuple(flows) for tenant, flows in found.items()}
 
 
 # =============================================================================================

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pbx.routing.model import (
+    CallbackNode,
+    Flow,
     GroupConfig,
+    GroupNode,
     Node,
     QueueConfig,
+    QueueNode,
+    ScheduleSwitch,
+    ServiceNode,
     Target,
     TenantConfig,
     UserConfig,
+    UserNode,
     VoicemailBoxConfig,
+    VoicemailNode,
 )
 from pbx.routing.schedule import CompiledSchedule, compile_schedule
 from pbx.routing.validate import InvalidConfig, Problem, validate_tenant
@@ -35,10 +43,50 @@ class NumberRoute:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
+    """`ref` is what a call's position names the flow by: "key@version" once the flow is numbered (stored),
+    so a call keeps to the version it started on; just "key" for a flow that has no number."""
+
     key: str
     name: str
     entry: str
     nodes: Mapping[str, Node]
+    version: int = 0
+    ref: str = ""
+
+
+def flow_ref(key: str, version: int) -> str:
+    return f"{key}@{version}" if version else key
+
+
+class FlowTable(Mapping[str, CompiledFlow]):
+    """A tenant's flows as published now, by key; also reachable as "key@version" (a call's position).
+
+    Iterating and `len` see the published flows only. `flows["key@3"]` is version 3 of flow `key`: the
+    published one if 3 is what is published now, a kept earlier version while calls may still be on it, and
+    the published version when version 3 is no longer kept (so an old call falls back to today's flow, as
+    before versions existed). A position without "@" means the published version."""
+
+    __slots__ = ("current", "earlier")
+
+    def __init__(self, current: Mapping[str, CompiledFlow], earlier: Mapping[str, CompiledFlow]) -> None:
+        self.current = current  # key → flow
+        self.earlier = earlier  # "key@version" → flow
+
+    def __getitem__(self, ref: str) -> CompiledFlow:
+        flow = self.current.get(ref)
+        if flow is not None:
+            return flow
+        key, at, _ = ref.partition("@")
+        if not at:
+            raise KeyError(ref)
+        flow = self.earlier.get(ref)
+        return flow if flow is not None else self.current[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.current)
+
+    def __len__(self) -> int:
+        return len(self.current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +96,7 @@ class TenantTable:
     tz: ZoneInfo
     language: str
     version: int
-    flows: Mapping[str, CompiledFlow]
+    flows: FlowTable
     schedules: Mapping[str, CompiledSchedule]
     users: Mapping[str, UserConfig]
     groups: Mapping[str, GroupConfig]
@@ -102,9 +150,11 @@ def compile_tenant(cfg: TenantConfig, validate: bool = True) -> tuple[TenantTabl
         problems = validate_tenant(cfg)
         if problems:
             raise InvalidConfig(problems)
-    flows = MappingProxyType({
-        f.key: CompiledFlow(f.key, f.name, f.entry, MappingProxyType({n.key: n for n in f.nodes})) for f in cfg.flows
-    })
+    current = MappingProxyType({f.key: _compile_flow(f) for f in cfg.flows})
+    earlier = MappingProxyType({
+        flow_ref(f.key, f.version): _compile_flow(f) for f in cfg.earlier_flows
+        if f.version and (f.key not in current or current[f.key].version != f.version) and _fits(f, cfg)})
+    flows = FlowTable(current, earlier)
     table = TenantTable(
         key=cfg.key,
         name=cfg.name,
@@ -131,6 +181,39 @@ def compile_tenant(cfg: TenantConfig, validate: bool = True) -> tuple[TenantTabl
             route = shared[sig] = NumberRoute(cfg.key, n.flow, n.user, n.via, n.label, n.record)
         numbers[n.number] = route
     return table, numbers
+
+
+def _compile_flow(flow: Flow) -> CompiledFlow:
+    return CompiledFlow(flow.key, flow.name, flow.entry, MappingProxyType({n.key: n for n in flow.nodes}),
+                        flow.version, flow_ref(flow.key, flow.version))
+
+
+def _fits(flow: Flow, cfg: TenantConfig) -> bool:
+    """Whether an earlier flow version can still run on today's configuration: everything its nodes hand a
+    call to (schedules, groups, queues, boxes, users) still exists. One that cannot is not kept, and calls
+    on it continue on the published version instead."""
+    schedules = {s.key for s in cfg.schedules}
+    groups = {g.key for g in cfg.groups}
+    queues = {q.key for q in cfg.queues}
+    boxes = {b.key for b in cfg.boxes}
+    users = {u.key for u in cfg.users}
+    for node in flow.nodes:
+        match node:
+            case ScheduleSwitch() if node.schedule not in schedules:
+                return False
+            case GroupNode() if node.group not in groups:
+                return False
+            case QueueNode() if node.queue not in queues:
+                return False
+            case CallbackNode() if node.queue is not None and node.queue not in queues:
+                return False
+            case VoicemailNode() if node.box not in boxes:
+                return False
+            case ServiceNode() if node.box is not None and node.box not in boxes:
+                return False
+            case UserNode() if node.user not in users:
+                return False
+    return True
 
 
 def compile_table(configs: Iterable[TenantConfig], version: int = 1, validate: bool = True) -> RoutingTable:

@@ -195,7 +195,7 @@ class _Step:
              attempt: int = 0, entered: int | None = None) -> Decision:
         tenant = self.tenant
         return Decision(
-            action, tenant.key if tenant else None, self.flow.key if self.flow else None, node, target,
+            action, tenant.key if tenant else None, self.flow.ref if self.flow else None, node, target,
             attempt, tenant.version if tenant else self.table.version, self.now, tuple(self.trace),
             entered if entered is not None else int(self.now.timestamp()) if type(action) is EnterQueue else 0,
             self.callback,
@@ -454,6 +454,14 @@ class _Step:
         self.tenant = tenant
         flow = tenant.flows.get(call.flow or "")
         self.flow = flow
+        if flow is not None and flow.ref != call.flow and flow.version:
+            # the call started on a version no longer kept, or before flows had versions: today's flow
+            _, at, started = (call.flow or "").partition("@")
+            if at:
+                self.trace.append(("flow {} version {} is no longer kept: continuing on version {}", flow.name,
+                                   started, flow.version))
+            else:
+                self.trace.append(("continuing on flow {} version {}", flow.name, flow.version))
         node: Node | None = None
         if call.node is not None:
             node = flow.nodes.get(call.node) if flow is not None else None
@@ -608,7 +616,12 @@ def decide(table: RoutingTable, state: LiveView, call: Call, now: datetime) -> D
         user = tenant.users[route.user]
         step.trace.append(("{} is {}'s {} number", call.dialled, user.name, route.via))
         return step.user(user, route.via, "call", None, set())
-    flow = tenant.flows[route.flow]  # type: ignore[index]
+    flow = tenant.flows.current[route.flow]  # type: ignore[index]
     step.flow = flow
-    step.trace.append(("{} is {}'s {} → flow {}", call.dialled, tenant.name, route.label or "number", flow.name))
+    if flow.version:
+        step.trace.append(("{} is {}'s {} → flow {} (version {})", call.dialled, tenant.name,
+                           route.label or "number", flow.name, flow.version))
+    else:
+        step.trace.append(("{} is {}'s {} → flow {}", call.dialled, tenant.name, route.label or "number",
+                           flow.name))
     return step.enter(flow.entry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, TypeAlias
@@ -201,10 +201,15 @@ def node_links(node: Node) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
+    """A call flow. `version` numbers what was published (1, 2, …; 0: not yet stored, as in a flow built in
+    code). It is not part of what a flow *is*: two flows with the same nodes are equal whatever their
+    numbers, which is how a save tells an unchanged flow from a new version."""
+
     key: str
     name: str
     entry: str
     nodes: tuple[Node, ...]
+    version: int = field(default=0, compare=False)
 
 
 # --- destinations outside a flow (forwarding, fallback) -------------------------------------
@@ -390,3 +395,18 @@ class TenantConfig:
     boxes: tuple[VoicemailBoxConfig, ...] = ()
     prompts: tuple[PromptConfig, ...] = ()
     fallback: Target | None = None
+    # Earlier published versions of flows (each with its `version`) that calls in progress may have started
+    # on: the compiled table keeps them so those calls finish on their version. History, not configuration:
+    # it takes no part in equality and is not validated with the tenant.
+    earlier_flows: tuple[Flow, ...] = field(default=(), compare=False)
+
+    def with_flow(self, flow: Flow) -> TenantConfig:
+        """This configuration with `flow` in place of the flow of the same key (or added, for a new one)."""
+        if any(f.key == flow.key for f in self.flows):
+            flows = tuple(flow if f.key == flow.key else f for f in self.flows)
+        else:
+            flows = (*self.flows, flow)
+        return replace(self, flows=flows)
+
+    def without_flow(self, key: str) -> TenantConfig:
+        return replace(self, flows=tuple(f for f in self.flows if f.key != key))
