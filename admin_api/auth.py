@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -22,10 +23,10 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from pbx.db.models import AccountRow, AdminRow, AdminTokenRow, AuditRow, TenantRow
+from pbx.db.models import AccountRow, AdminRow, AdminTokenRow, AuditRow, TenantRow, UserRow
 from pbx.db.store import NotFound
 
 log = logging.getLogger("admin_api.auth")
@@ -48,10 +49,11 @@ _DUMMY_HASH = _hasher.hash("not a password anyone has")
 class AuthError(Exception):
     """`code`: bad-credentials, second-factor-required, bad-code, rate-limited, forbidden, conflict, invalid."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field  # the request field at fault ("body.role"), when one is
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,160 @@ class AdminStore:
         return session.scalar(select(func.count()).select_from(AdminRow).where(
             AdminRow.tenant_id == tenant_id, AdminRow.role == "super_admin", AdminRow.disabled.is_(False))) or 0
 
+    # --- administrators managed by administrators (the API) ------------------------------------
+    #
+    # The rules, in one place: only holders of the right "admins" get here (the API checks that);
+    # nobody grants what they do not hold themself (a role's rights must be a subset of the granter's),
+    # so only a super administrator makes, promotes, changes or removes a super administrator; someone
+    # bound to an account subtree sees and manages only administrators bound inside it, and creates only
+    # such; at least one super administrator always remains; nobody deletes themself. Every change and its
+    # audit entry share one transaction; the audit shows no password hash and no second-factor secret.
+
+    def list_admins(self, by: Principal) -> list[dict[str, Any]]:
+        with self.sessions() as session:
+            keys = _account_keys(session, by.tenant_id)
+            rows = session.scalars(select(AdminRow).where(AdminRow.tenant_id == by.tenant_id).order_by(AdminRow.id))
+            return [admin_view(r, keys) for r in rows if _reaches(by, r)]
+
+    def get_admin(self, by: Principal, admin_id: int) -> dict[str, Any]:
+        with self.sessions() as session:
+            return admin_view(self._reachable(session, by, admin_id), _account_keys(session, by.tenant_id))
+
+    def add_admin(self, by: Principal, *, login: str, name: str, password: str, role: str,
+                  rights: Iterable[str] = (), account: str | None = None, second_factor: str = "none",
+                  sms_number: str | None = None, user: str | None = None) -> tuple[dict[str, Any], str | None]:
+        """A new administrator of `by`'s tenant; returns (its view, the TOTP secret to show once)."""
+        if len(password) < 10:
+            raise AuthError("invalid", "a password has at least 10 characters", "body.password")
+        with self.sessions() as session, session.begin():
+            _lock_tenant(session, by.tenant_id)
+            account_id = self._grantable(session, by, role, rights, account)
+            _check_factor(second_factor, sms_number)
+            _check_user(session, by.tenant_id, user)
+            if session.scalar(select(AdminRow.id).where(AdminRow.login == login.lower())) is not None:
+                raise AuthError("conflict", f"the login {login.lower()!r} is taken", "body.login")
+            secret = pyotp.random_base32() if second_factor == "totp" else None
+            row = AdminRow(tenant_id=by.tenant_id, account_id=account_id, login=login.lower(), name=name,
+                           password_hash=_hasher.hash(password), role=role,
+                           rights=sorted(set(rights)) if role == "custom" else [], second_factor=second_factor,
+                           totp_secret=secret, sms_number=sms_number if second_factor == "sms" else None,
+                           user_key=user, created_at=self.clock(), disabled=False)
+            session.add(row)
+            session.flush()
+            view = admin_view(row, _account_keys(session, by.tenant_id))
+            audit(session, by, "create", "admin", row.login, None, _plain(view), at=self.clock())
+        log.info("administrator created", extra={"event": "admin_created", "login": row.login, "role": role,
+                                                  "by": by.login})
+        return view, secret
+
+    def update_admin(self, by: Principal, admin_id: int, changes: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Change name, role, rights, account, user, password or second factor (`reset_second_factor`: a new
+        TOTP secret). Returns (the view, a new TOTP secret to show once, if one was made)."""
+        if "password" in changes and len(changes["password"]) < 10:
+            raise AuthError("invalid", "a password has at least 10 characters", "body.password")
+        with self.sessions() as session, session.begin():
+            _lock_tenant(session, by.tenant_id)
+            row = self._reachable(session, by, admin_id, write=True)
+            keys = _account_keys(session, by.tenant_id)
+            before = admin_view(row, keys)
+            role = changes.get("role", row.role)
+            rights = changes.get("rights", row.rights if role == "custom" else [])
+            account = changes["account"] if "account" in changes else (
+                keys.get(row.account_id) if row.account_id is not None and role in ("account_admin", "custom")
+                else None)
+            if {"role", "rights", "account"} & changes.keys():
+                row.account_id = self._grantable(session, by, role, rights, account)
+                demoted = row.role == "super_admin" and role != "super_admin"
+                if demoted and self.super_admins(session, by.tenant_id) <= 1:
+                    raise AuthError("conflict", "this is the last super administrator: one always remains",
+                                    "body.role")
+                row.role = role
+                row.rights = sorted(set(rights)) if role == "custom" else []
+            if "name" in changes:
+                row.name = changes["name"]
+            if "user" in changes:
+                _check_user(session, by.tenant_id, changes["user"])
+                row.user_key = changes["user"]
+            factor = changes.get("second_factor", row.second_factor)
+            sms = changes.get("sms_number", row.sms_number)
+            _check_factor(factor, sms)
+            secret = None
+            if factor == "totp" and (row.second_factor != "totp" or changes.get("reset_second_factor")):
+                secret = pyotp.random_base32()
+            reset = secret is not None or factor != row.second_factor or "password" in changes or (
+                factor == "sms" and sms != row.sms_number)
+            row.second_factor = factor
+            row.sms_number = sms if factor == "sms" else None
+            row.totp_secret = secret if secret is not None else (row.totp_secret if factor == "totp" else None)
+            if "password" in changes:
+                row.password_hash = _hasher.hash(changes["password"])
+            if reset and row.id != by.admin_id:
+                # new credentials: the sessions opened with the old ones end (tokens for integrations stay)
+                session.execute(delete(AdminTokenRow).where(AdminTokenRow.admin_id == row.id,
+                                                            AdminTokenRow.kind == "session"))
+            session.flush()
+            after = admin_view(row, keys)
+            audit(session, by, "update", "admin", row.login, _plain(before),
+                  {**_plain(after), **({"password": "changed"} if "password" in changes else {}),
+                   **({"second_factor_reset": True} if secret is not None else {})}, at=self.clock())
+        return after, secret
+
+    def delete_admin(self, by: Principal, admin_id: int) -> None:
+        with self.sessions() as session, session.begin():
+            _lock_tenant(session, by.tenant_id)
+            row = self._reachable(session, by, admin_id, write=True)
+            if row.id == by.admin_id:
+                raise AuthError("conflict", "nobody deletes themself: ask another administrator")
+            if row.role == "super_admin" and self.super_admins(session, by.tenant_id) <= 1:
+                raise AuthError("conflict", "this is the last super administrator: one always remains")
+            before = admin_view(row, _account_keys(session, by.tenant_id))
+            session.execute(delete(AdminTokenRow).where(AdminTokenRow.admin_id == row.id))
+            session.delete(row)
+            audit(session, by, "delete", "admin", before["login"], _plain(before), None, at=self.clock())
+        log.info("administrator deleted", extra={"event": "admin_deleted", "login": before["login"], "by": by.login})
+
+    def _reachable(self, session: Session, by: Principal, admin_id: int, write: bool = False) -> AdminRow:
+        """An administrator `by` may see: same tenant and, if `by` is bound to accounts, bound inside them.
+        Anything else is not found, exactly like an id that does not exist. To change one, `by` must hold
+        every right they hold."""
+        row = session.get(AdminRow, admin_id)
+        if row is None or row.tenant_id != by.tenant_id or not _reaches(by, row):
+            raise NotFound(f"administrator {admin_id}")
+        if write and row.role == "super_admin" and by.role != "super_admin":
+            raise AuthError("forbidden", "only a super administrator changes a super administrator")
+        if write and not rights_of(row.role, row.rights or []) <= by.rights:
+            raise AuthError("forbidden", "you cannot change an administrator who holds rights you do not")
+        return row
+
+    def _grantable(self, session: Session, by: Principal, role: str, rights: Iterable[str],
+                   account: str | None) -> int | None:
+        """The account id for an administrator `by` may make with this role, rights and account."""
+        rights = set(rights)
+        if role not in ROLES:
+            raise AuthError("invalid", f"role must be one of {', '.join(ROLES)}", "body.role")
+        if unknown := rights - set(RIGHTS):
+            raise AuthError("invalid", f"unknown rights {sorted(unknown)}", "body.rights")
+        if role != "custom" and rights:
+            raise AuthError("invalid", "only the custom role has its own set of rights", "body.rights")
+        if role == "super_admin" and by.role != "super_admin":
+            raise AuthError("forbidden", "only a super administrator makes a super administrator")
+        if extra := rights_of(role, rights) - by.rights:
+            raise AuthError("forbidden", f"you cannot grant rights you do not hold: {sorted(extra)}")
+        if account is None:
+            if role == "account_admin":
+                raise AuthError("invalid", "an account administrator needs an account", "body.account")
+            if by.accounts is not None:
+                raise AuthError("forbidden", "you manage administrators of your own accounts only: give an account")
+            return None
+        if role in ("super_admin", "admin"):
+            raise AuthError("invalid", f"the role {role} administers the whole tenant: give no account",
+                            "body.account")
+        account_id = session.scalar(select(AccountRow.id).where(AccountRow.tenant_id == by.tenant_id,
+                                                                AccountRow.key == account))
+        if account_id is None or (by.accounts is not None and account_id not in by.accounts):
+            raise AuthError("invalid", f"there is no account {account!r}", "body.account")
+        return account_id
+
     # --- signing in ----------------------------------------------------------------------------
 
     def authenticate(self, login: str, password: str) -> AdminRow | None:
@@ -306,6 +462,47 @@ class AdminStore:
                                    .order_by(AdminTokenRow.created_at))
             return [{"id": r.id, "name": r.name, "created_at": r.created_at, "expires_at": r.expires_at,
                      "last_used_at": r.last_used_at} for r in rows]
+
+
+def admin_view(row: AdminRow, account_keys: dict[int, str]) -> dict[str, Any]:
+    """What the API shows of an administrator (and the audit log records): never a hash or a secret."""
+    return {"id": row.id, "login": row.login, "name": row.name, "role": row.role,
+            "rights": sorted(rights_of(row.role, row.rights or [])), "custom_rights": list(row.rights or []),
+            "account": account_keys.get(row.account_id) if row.account_id is not None else None,
+            "second_factor": row.second_factor, "user": row.user_key, "created_at": row.created_at,
+            "disabled": row.disabled}
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _reaches(by: Principal, row: AdminRow) -> bool:
+    return by.accounts is None or (row.account_id is not None and row.account_id in by.accounts)
+
+
+def _account_keys(session: Session, tenant_id: int) -> dict[int, str]:
+    return dict(session.execute(select(AccountRow.id, AccountRow.key).where(AccountRow.tenant_id == tenant_id))
+                .tuples().all())
+
+
+def _lock_tenant(session: Session, tenant_id: int) -> None:
+    # two administrators changing administrators at once: one waits (PostgreSQL), so the last super
+    # administrator cannot be removed by two requests that each saw another one
+    session.scalar(select(TenantRow.id).where(TenantRow.id == tenant_id).with_for_update())
+
+
+def _check_factor(factor: str, sms_number: str | None) -> None:
+    if factor not in ("none", "totp", "sms"):
+        raise AuthError("invalid", "second factor must be none, totp or sms", "body.second_factor")
+    if factor == "sms" and not sms_number:
+        raise AuthError("invalid", "an SMS second factor needs a number", "body.sms_number")
+
+
+def _check_user(session: Session, tenant_id: int, user: str | None) -> None:
+    if user is not None and session.scalar(select(UserRow.id).where(UserRow.tenant_id == tenant_id,
+                                                                   UserRow.key == user)) is None:
+        raise AuthError("invalid", f"there is no user {user!r}", "body.user")
 
 
 def audit(session: Session, principal: Principal, action: str, resource: str, ref: str, before: Any = None,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from admin_api.auth import audit
 from admin_api.core import Ctx, Problem
@@ -21,9 +23,11 @@ from pbx.routing.model import TenantConfig
 from pbx.routing.validate import InvalidConfig, validate_tenant
 
 T = TypeVar("T")
+log = logging.getLogger("admin_api")
 
 # mutate(config) → (new config, before, after): before/after are what the audit log shows
 Mutation = Callable[[TenantConfig], tuple[TenantConfig, Any, Any]]
+Hook = Callable[[Session, int], None]  # (session, tenant id), inside the change's transaction
 
 
 def invalid(exc: InvalidConfig) -> Problem:
@@ -47,31 +51,42 @@ async def read_config(ctx: Ctx) -> TenantConfig:
     return await asyncio.to_thread(read)
 
 
-async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: Mutation) -> Any:
+async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: Mutation, *,
+                        check: Hook | None = None, then: Hook | None = None,
+                        refuse: Callable[[InvalidConfig], Problem] = invalid) -> Any:
     """Apply `mutate` to the signed-in administrator's tenant as one new configuration version.
 
     `mutate` raises Problem for what it refuses (404 for an unknown key, 409 for a clash); the whole
-    new configuration must then pass the routing core's validation (422 with each problem). Returns
-    `after`. Two administrators changing the same tenant at once are serialised by the tenant row's lock
-    (PostgreSQL), so neither change is lost."""
+    new configuration must then pass the routing core's validation (`refuse` turns its problems into the
+    answer, 422 by default). Two hooks run in the same transaction: `check(session, tenant_id)` before the
+    change, under the tenant row's lock (reach, clashes), and `then(session, tenant_id)` after the new
+    version is saved (account placement, presence). Two administrators changing the same tenant at once
+    are serialised by that lock, so neither change is lost. Returns `after`."""
     from admin_api.app import ctx_of
     app = ctx_of(ctx.request)
     who = ctx.who
 
     def write() -> Any:
         with app.sessions() as session, session.begin():
-            session.scalar(select(TenantRow.id).where(TenantRow.key == who.tenant).with_for_update())
+            tid = session.scalar(select(TenantRow.id).where(TenantRow.key == who.tenant).with_for_update())
+            assert tid is not None  # the principal's tenant
+            if check is not None:
+                check(session, tid)
             current = load_tenant(session, who.tenant)
             new, before, after = mutate(current)
             new = replace(new, version=current.version + 1)
             problems = validate_tenant(new)
             if problems:
-                raise invalid(InvalidConfig(problems))
+                raise refuse(InvalidConfig(problems))
             try:
-                save_tenant(session, new)
-            except IntegrityError as exc:  # a number another tenant already has
+                save_tenant(session, new, by=who.login, at=app.clock())
+            except IntegrityError as exc:
                 raise Problem(409, "conflict", "Conflicts with an existing object",
                               str(exc.orig).splitlines()[0]) from None
+            if then is not None:
+                then(session, tid)
             audit(session, who, action, resource, ref, plain(before), plain(after), at=app.clock())
+        log.info("configuration changed", extra={"event": "config_changed", "tenant": who.tenant, "action": action,
+                                                  "resource": resource, "ref": ref, "by": who.login})
         return after
     return await asyncio.to_thread(write)

@@ -161,6 +161,8 @@ class Api:
                   for status, spec in (responses or {200: ("application/json", None)}).items()}
 
         def register(handler: Handler) -> Handler:
+            if any(o.op_id == handler.__name__ for o in self.operations):  # the document's operationId
+                raise ValueError(f"two operations are named {handler.__name__!r}")
             self.operations.append(Operation(method, path, handler, summary, tag, right, params or [], body,
                                              body_media, normal, handler.__name__))
             return handler

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from admin_api.core import Ctx, Param, json_response
 
@@ -49,9 +50,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _key(value: Any) -> tuple[int, Any]:
-    # None sorts last either way round; mixed types never meet in one column
-    return (1, "") if value is None else (0, value)
+def _sheet_cell(value: Any) -> Any:
+    # XLSX (XML 1.0) cannot hold most control characters; a caller ID or label may carry one
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def listing(ctx: Ctx, rows: list[dict[str, Any]], columns: Sequence[str], filename: str,
@@ -65,7 +66,9 @@ def listing(ctx: Ctx, rows: list[dict[str, Any]], columns: Sequence[str], filena
             rows = [r for r in rows if r.get(name) == ctx.query[name]]
     order = str(ctx.query.get("sort") or columns[0])
     field = order.lstrip("-")
-    rows = sorted(rows, key=lambda r: _key(r.get(field)), reverse=order.startswith("-"))
+    present = [r for r in rows if r.get(field) is not None]
+    rows = sorted(present, key=lambda r: r[field], reverse=order.startswith("-")) + \
+        [r for r in rows if r.get(field) is None]  # empty values last, either way round
     fmt = ctx.query.get("format", "json")
     if fmt == "csv":
         out = io.StringIO()
@@ -82,7 +85,7 @@ def listing(ctx: Ctx, rows: list[dict[str, Any]], columns: Sequence[str], filena
         sheet.title = filename[:31]
         sheet.append(list(columns))
         for r in rows:
-            sheet.append([_cell(r.get(c)) for c in columns])
+            sheet.append([_sheet_cell(_cell(r.get(c))) for c in columns])
         data = io.BytesIO()
         book.save(data)
         return web.Response(body=data.getvalue(), content_type=XLSX,
