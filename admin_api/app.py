@@ -605,6 +605,5 @@ def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.
     app.router.add_get(f"{PREFIX}/docs", docs)
     api.add_routes(app, authenticate, validate_responses)
     admin_api.wallboard.extra_routes(app)  # the WebSocket stream and its alarm watcher
-    admin_api.wallboard.extra_routes(app)  # the WebSocket stream and its alarm watcher
     return app
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.orm import Session
 
 from pbx.acd.model import CallbackRequest
 from pbx.acd.service import AcdService
@@ -26,17 +27,21 @@ from pbx.asterisk.agi_server import FastAGIServer
 from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backoff_delay
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
-from pbx.calls import CallLog
+from pbx.calls import CallLog, CallRecord
 from pbx.ivr.prompts import PromptStore
 from pbx.ivr.services import PhoneServices
 from pbx.notifications import build_notifier, callback_message
 from pbx.recording.control import LiveRecording, RecordingControl, RecordingError
 from pbx.recording.index import RecordingIndex
+from pbx.routing.engine import Call, Decision
 from pbx.routing.model import PresenceEntry, TenantConfig
 from pbx.routing.state import everyone_logged_in
 from pbx.settings import Settings
 from pbx.state.memory import DeviceLines
 from pbx.state.store import LiveStore, MemoryStore, make_event
+from pbx.stats.collector import CallRecorder
+from pbx.stats.records import CallRecordStore, CallRecordWriter
+from pbx.stats.schedule import ReportMailer
 from pbx.tables import TableHolder, compile_from
 from pbx.voicemail.messages import Message, VoicemailStore
 from pbx.voicemail.notify import message_notification
@@ -47,6 +52,7 @@ Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
 
 
 RELOAD_EVERY_S = 0.5  # how often the configuration stamp is polled: one small query
+REPORTS_EVERY_S = 60.0  # how often due report schedules are looked for (each run is claimed once)
 
 
 class Controller:
@@ -54,13 +60,16 @@ class Controller:
                  clock: Callable[[], datetime] | None = None, simulator: Any = None,
                  reload: Callable[[], tuple[str, list[TenantConfig], Presences] | None] | None = None,
                  store: LiveStore | None = None, voicemail: VoicemailStore | None = None,
-                 recording_index: RecordingIndex | None = None, prompts: PromptStore | None = None) -> None:
+                 recording_index: RecordingIndex | None = None, prompts: PromptStore | None = None,
+                 sessions: Callable[[], Session] | None = None) -> None:
         """`simulator`: a started-or-not SimAsterisk to drive instead of a real Asterisk.
         `reload`: called by the scheduler; returns new (stamp, configs, presences) when the
         database changed, else None. `store`: the live state shared with other controllers
         (a RedisStore); by default one in memory for this process. `voicemail`: where recorded messages
         are kept; without it they stay in the spool, logged. `recording_index`: where finished call
-        recordings are listed (likewise). `prompts`: tenants' own prompts (recorded by phone here)."""
+        recordings are listed (likewise). `prompts`: tenants' own prompts (recorded by phone here).
+        `sessions`: the database call records and report schedules live in; by default the voicemail
+        store's; with neither, call records stay in memory (logged) and no reports are mailed."""
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
@@ -77,12 +86,16 @@ class Controller:
         self.voicemail = voicemail
         self.recording_index = recording_index
         self.prompts = prompts
+        database = sessions or getattr(voicemail, "_sessions", None)
+        self.record_writer = CallRecordWriter(CallRecordStore(database)) if database is not None else None
+        self.records = CallRecorder(self.calls, self.record_writer, self.state.device_owner.get)
+        self.reports = ReportMailer(database, lambda: self.notifier, self.clock) if database is not None else None
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
-                              on_callback_filed=self._callback_filed)
+                              on_callback_filed=self._callback_filed, on_event=self.records.acd)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)
         self.services = PhoneServices(self.tables, contract, self.clock, voicemail=voicemail, prompts=prompts,
                                       box_changed=self.update_mwi)
-        self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self.calls.decision,
+        self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self._on_decision,
                              on_route=self.acd.on_route, announcer=self.acd.announce,
                              on_recorded=self._message_recorded,
                              on_callback_result=self.acd.on_callback_result, services=self.services)
@@ -108,6 +121,10 @@ class Controller:
         if recipients:
             await self.notifier.notify(message, recipients)
 
+    def _on_decision(self, decision: Decision, uniqueid: str, call: Call) -> None:
+        self.calls.decision(decision, uniqueid, call)
+        self.records.decision(decision, uniqueid, call)
+
     def _switch(self) -> AMIClient | None:
         return self.ami if self.ami is not None and self.ami.connected else None
 
@@ -131,6 +148,8 @@ class Controller:
         if start_store is not None:  # RedisStore: load the replica, follow other instances' events
             await start_store()
         await self._seed_store()
+        if self.record_writer is not None:
+            self.record_writer.start()
         await self.agi.start()
         if self.sim is not None:
             self.sim.set_agi_target(self.settings.agi_host, self.agi.port)
@@ -156,6 +175,9 @@ class Controller:
         # retention of recordings and messages, and the sweep of abandoned prompt recordings
         self.scheduler.add_job(self._retention, "interval", hours=1, id="media-retention", max_instances=1,
                                coalesce=True)
+        if self.reports is not None:  # A-05: scheduled reports by e-mail, each due run sent by one instance
+            self.scheduler.add_job(self.reports.run_due, "interval", seconds=REPORTS_EVERY_S, id="report-schedules",
+                                   max_instances=1, coalesce=True)
         self.scheduler.start()
         await self.acd.start()
         await self._start_http()
@@ -184,8 +206,11 @@ class Controller:
 
     async def stop(self) -> None:
         await self.acd.stop()
-        for pending in list(self._background):
+        background = list(self._background)
+        for pending in background:
             pending.cancel()
+        # a call that ended just now still hands its record over (in a finally) before the writer's last flush
+        await asyncio.gather(*background, return_exceptions=True)
         task = getattr(self, "_ami_task", None)
         if task is not None and not task.done():
             task.cancel()
@@ -200,6 +225,8 @@ class Controller:
         await self.agi.stop()
         if self.sim is not None:
             await self.sim.stop()
+        if self.record_writer is not None:
+            await self.record_writer.stop()
         await self.store.aclose()
 
     # --- AMI events → live state -----------------------------------------------------------
@@ -215,13 +242,25 @@ class Controller:
     def _on_hangup(self, message: Any) -> None:
         uid = message.get("Uniqueid")
         if uid:
-            self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
-            self._spawn(self.acd.on_hangup(uid))
+            record = self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
+            self._spawn(self._call_ended(uid, record))
             self._spawn(self.recordings.call_ended(uid))
+
+    async def _call_ended(self, uid: str, record: CallRecord | None) -> None:
+        """The contact centre lets go of the call (abandoned, wrap-up starts…), then its record is written."""
+        try:
+            await self.acd.on_hangup(uid)
+        except Exception:
+            log.exception("contact centre hangup failed", extra={"event": "acd_hangup_error", "call": uid})
+        finally:
+            if record is not None:
+                self.records.ended(record)
 
     def _on_dial_end(self, message: Any) -> None:
         uid, status = message.get("Uniqueid"), message.get("DialStatus")
         if uid and status:
+            if status == "ANSWER":
+                self.records.answered(uid, message.get("DestChannel") or "", self.clock())
             self._spawn(self.acd.on_dial_end(uid, status))
             if status == "ANSWER":
                 self._spawn(self._record_if_configured(uid, message.get("Channel") or "",
@@ -246,6 +285,7 @@ class Controller:
                                                 at=self.clock())
         if message is None:
             return  # empty or broken: not a message (the store logged why)
+        self.records.message_left(tenant, call_id, box)
         await self.store.publish(tenant, make_event("voicemail", tenant, self.clock().timestamp(), box=box,
                                                     message=message.id, caller=caller))
         await self.update_mwi(tenant, box)
@@ -349,7 +389,10 @@ class Controller:
         try:
             channels = await self.ami.core_show_channels()
             alive = {uid for m in channels if (uid := m.get("Uniqueid"))}
-            lost = self.calls.keep_only(alive, self.clock())
+            lost_calls = self.calls.keep_only(alive, self.clock())
+            for record in lost_calls:
+                self.records.ended(record)
+            lost = len(lost_calls)
             devices: dict[str, str] = {}
             for m in await self.ami.send_action_list("DeviceStateList", {}, "DeviceStateListComplete"):
                 device, state = m.get("Device"), m.get("State")
@@ -413,6 +456,12 @@ class Controller:
             "# TYPE pbx_notifications_failed_total counter",
             f"pbx_notifications_failed_total {self.notifier.metrics.failed}",
         ]
+        if self.record_writer is not None:
+            w = self.record_writer.metrics
+            lines += ["# TYPE pbx_call_records_written_total counter", f"pbx_call_records_written_total {w.written}",
+                      "# TYPE pbx_call_records_pending gauge", f"pbx_call_records_pending {self.record_writer.pending}",
+                      "# TYPE pbx_call_record_write_failures_total counter",
+                      f"pbx_call_record_write_failures_total {w.failures}"]
         for action, n in sorted(r.by_action.items()):
             lines.append(f'pbx_actions_total{{action="{action}"}} {n}')
         for name, value in sorted(dataclasses.asdict(self.agi.stats).items()):

@@ -47,6 +47,21 @@ def _callback_entry(cb: CallbackRequest) -> WaitingEntry:
     return WaitingEntry(cb.call_id, cb.number, "", cb.joined_at, callback=cb.number)
 
 
+@dataclass(frozen=True, slots=True)
+class AcdEvent:
+    """What happened to a call in the contact centre, told to an observer (the call records, pbx.stats).
+    `kind`: joined | answered | abandoned | overflowed | callback_requested | callback_made | callback_failed |
+    wrapup_started | wrapup_ended (the last has no call: it is the agent's; `seconds` is a wrap-up's length)."""
+
+    kind: str
+    tenant: str
+    call_id: str
+    queue: str
+    at: float  # epoch seconds
+    agent: str | None = None
+    seconds: float | None = None
+
+
 class AgentError(ValueError):
     """An agent action that cannot be done; `code` is stable for the API and feature codes to map to a message."""
 
@@ -79,7 +94,8 @@ class AcdService:
                  clock: Callable[[], datetime], *, ring_s: int = 20, reserve_ttl_s: float = 90.0,
                  max_missed: int = 3, tick_s: float = 0.2, trunk: str = "trunk",
                  retry: cbm.RetryPolicy = DEFAULT_RETRY, rescan_s: float = 30.0,
-                 on_callback_filed: Callable[[CallbackRequest, str], Awaitable[None]] | None = None) -> None:
+                 on_callback_filed: Callable[[CallbackRequest, str], Awaitable[None]] | None = None,
+                 on_event: Callable[[AcdEvent], None] | None = None) -> None:
         self.store = store
         self.tables = tables
         self.switch = switch
@@ -92,6 +108,7 @@ class AcdService:
         self.retry = retry
         self.rescan_s = rescan_s
         self.on_callback_filed = on_callback_filed
+        self.on_event = on_event
         self.scheduled: dict[tuple[str, str], float] = {}  # (tenant, call) -> when its retry is due
         self.held: dict[tuple[str, str], float] = {}  # claimed callbacks to give back if their agent call never ends
         self._rescanned_at = 0.0
@@ -108,6 +125,17 @@ class AcdService:
 
     def now(self) -> float:
         return self.clock().timestamp()
+
+    def _observe(self, kind: str, tenant: str, call_id: str, queue: str, at: float | None = None,
+                 agent: str | None = None, seconds: float | None = None) -> None:
+        """Tell the observer; an observer that fails must not disturb the contact centre."""
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(AcdEvent(kind, tenant, call_id, queue, self.now() if at is None else at, agent, seconds))
+        except Exception:
+            log.exception("ACD observer failed", extra={"event": "acd_observer_error", "kind": kind,
+                                                        "tenant": tenant, "call": call_id})
 
     # --- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -203,6 +231,7 @@ class AcdService:
             return False
         await self.store.end_wrapup(tenant, user, by=by)
         self.wrapups.pop((tenant, user), None)
+        self._observe("wrapup_ended", tenant, "", "", agent=user)
         await self.dispatch_tenant(tenant)
         return True
 
@@ -236,7 +265,7 @@ class AcdService:
             # transferred by its agent into a queue: the agent's call ended (their wrap-up runs), the caller
             # waits anew in the queue it was sent to
             self._observe_end(known)
-            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True)
+            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True, call_id=uniqueid)
             log.info("caller transferred into a queue", extra={"event": "acd_transferred", "tenant": known.tenant,
                                                                "agent": known.agent, "call": uniqueid,
                                                                "from_queue": known.queue, "queue": action.queue})
@@ -247,12 +276,15 @@ class AcdService:
                 if known is None or call.result.upper() in AGENT_MISSED:
                     entry = WaitingEntry(uniqueid, call.caller, channel, float(decision.entered or self.now()))
                     await self.store.enqueue(decision.tenant, action.queue, entry)
+                    if known is None:
+                        self._observe("joined", decision.tenant, uniqueid, action.queue, entry.joined_at)
                 skipped = known.skipped if known is not None else set()
                 self.callers[uniqueid] = _Caller(decision.tenant, action.queue, channel, skipped=skipped)
                 await self.dispatch_tenant(decision.tenant)
         elif known is not None and known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)  # left the queue (overflow)
             self.callers.pop(uniqueid, None)
+            self._observe("overflowed", known.tenant, uniqueid, known.queue)
 
     async def _keep_place_for_callback(self, decision: Decision, call: Call, uniqueid: str,
                                        known: _Caller | None) -> None:
@@ -300,6 +332,7 @@ class AcdService:
                                                "source": source, "booked_for": cb.next_attempt_at or None})
         if self.on_callback_filed is not None:
             self._spawn(self._notify_filed(cb, source))
+        self._observe("callback_requested", tenant, call_id, queue, now)
         return True
 
     async def _notify_filed(self, cb: CallbackRequest, source: str) -> None:
@@ -332,7 +365,7 @@ class AcdService:
             new = cbm.customer_no_answer(cb, now, self.retry)
         if not await self.store.save_callback(new, [was]):
             return  # another controller applied this result first
-        await self._agent_call_ended(tenant, agent, cb.queue, answered=status == "ANSWER")
+        await self._agent_call_ended(tenant, agent, cb.queue, answered=status == "ANSWER", call_id=call_id)
         caller = self.callers.get(call_id)
         if caller is not None:
             caller.agent = None
@@ -345,9 +378,11 @@ class AcdService:
         self.callers.pop(call_id, None)
         if new.status is CS.DONE:
             self.connected += 1
+            self._observe("callback_made", tenant, call_id, cb.queue, now, agent)
             log.info("callback made", extra={"event": "acd_callback_done", "tenant": tenant, "call": call_id,
                                               "agent": agent, "attempts": new.attempts})
         else:
+            self._observe("callback_failed", tenant, call_id, cb.queue, now, agent)
             log.warning("callback failed", extra={"event": "acd_callback_failed", "tenant": tenant, "call": call_id,
                                                    "attempts": new.attempts, "status": status})
 
@@ -414,6 +449,7 @@ class AcdService:
             self.estimators[key] = self._estimator(key).observe_answer(known.answered_at - known.offered_at)
             self.connected += 1
             await self.store.release(known.tenant, known.agent, uniqueid, "answered", self.now(), self.max_missed)
+            self._observe("answered", known.tenant, uniqueid, known.queue, known.answered_at, known.agent)
 
     async def on_hangup(self, uniqueid: str) -> None:
         known = self.callers.get(uniqueid)
@@ -427,10 +463,12 @@ class AcdService:
         self._observe_end(known)
         if known.agent is None:
             await self.store.dequeue(known.tenant, known.queue, uniqueid)
+            self._observe("abandoned", known.tenant, uniqueid, known.queue)
         elif known.answered:
-            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True)
+            await self._agent_call_ended(known.tenant, known.agent, known.queue, answered=True, call_id=uniqueid)
         else:  # the caller hung up while their agent's phone rang
             await self.store.release(known.tenant, known.agent, uniqueid, "cancelled", self.now(), self.max_missed)
+            self._observe("abandoned", known.tenant, uniqueid, known.queue, agent=known.agent)
 
     def _observe_end(self, known: _Caller) -> None:
         """Teach the queue's wait estimator how this call went (abandoned, or its handle time)."""
@@ -441,7 +479,8 @@ class AcdService:
             estimator = estimator.observe(self.now() - known.answered_at + (wrapup.wrapup_s if wrapup else 0))
         self.estimators[key] = estimator
 
-    async def _agent_call_ended(self, tenant: str, user: str, queue: str, *, answered: bool) -> None:
+    async def _agent_call_ended(self, tenant: str, user: str, queue: str, *, answered: bool,
+                                call_id: str = "") -> None:
         """The agent's ACD call is over: wrap-up starts (an event says so, and another when it ends). A wrap-up
         already running (e.g. from the call they transferred on) is neither reset nor moved to this queue."""
         now = self.now()
@@ -455,6 +494,7 @@ class AcdService:
             await self.store.publish(tenant, make_event("wrapup_started", tenant, now, user=user, queue=origin,
                                                         until=now + wrapup))
             self.wrapups[(tenant, user)] = now + wrapup
+            self._observe("wrapup_started", tenant, call_id, origin, now, user, wrapup)
 
     async def _wrapups_over(self) -> None:
         """Wrap-up ends with time, not with an event from Asterisk: say so, and offer the agent the next call."""
@@ -468,6 +508,7 @@ class AcdService:
                 continue  # ended early (its own event went out) or extended
             await self.store.publish(tenant, make_event("wrapup_ended", tenant, now, user=user,
                                                         queue=agent.wrapup_queue, reason="elapsed"))
+            self._observe("wrapup_ended", tenant, "", agent.wrapup_queue or "", until, user)
 
     async def _wrapup_s(self, tenant: str, queue_key: str, user: str) -> float:
         """The queue's wrap-up, or the agent's own when a team lead set one."""
