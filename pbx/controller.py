@@ -422,6 +422,9 @@ class Controller:
         self._bind_devices(configs)  # a published configuration may bring new phones
         for (tenant, user), entries in presences.items():
             await self.store.set_presence(tenant, user, entries)
+        for tenant, user in set(self._presences) - set(presences):  # every entry of theirs was removed
+            await self.store.set_presence(tenant, user, ())
+        self._presences = presences
 
     # --- health and metrics ----------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def media_stores(settings: Settings, clock: Any = None) -> dict[str, Any]:
     media = Path(settings.media)
     now = clock or (lambda: datetime.now(UTC))
     return {"voicemail": VoicemailStore(sessions, media, now), "recording_index": RecordingIndex(sessions, media, now),
-            "prompts": PromptStore(sessions, Path(settings.prompts))}
+            "prompts": PromptStore(sessions, Path(settings.prompts)), "sessions": sessions}
 
 
 def print_call(sim_call: Any, controller: Controller, out: TextIO) -> None:

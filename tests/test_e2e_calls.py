@@ -8,7 +8,7 @@ import uuid
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -392,6 +392,17 @@ def test_waiting_callers_hear_position_and_wait_without_repeating_number_one(tmp
     assert heard_second[0].endswith("pbx/sv/callback-offer&pbx/sv/num-1")
 
 
+async def reloading_controller(tmp_path: Path, offers: list[Any]) -> tuple[Controller, Any]:
+    """A started controller whose reload job hands out `offers` (stamp, configs, presences), one per call."""
+    configs = demo_tenants()
+    settings = settings_for(tmp_path)
+    sim = simulator_for(settings, configs, TUE_10, SPEED)
+    controller = Controller(settings, configs, clock=sim.clock.now, simulator=sim,
+                            reload=lambda: offers.pop(0) if offers else None)
+    await controller.start()
+    return controller, sim
+
+
 def test_published_configuration_is_swapped_in_and_a_broken_one_refused(tmp_path: Path) -> None:
     """The scheduler's reload job: a changed configuration becomes the table new calls use; one
     that does not validate is refused and the table in force stays."""
@@ -403,12 +414,7 @@ def test_published_configuration_is_swapped_in_and_a_broken_one_refused(tmp_path
     offers = [("v2", [exempel(), newer], {}), ("v3", [exempel(), broken], {})]
 
     async def main() -> tuple[int, bool, int, bool]:
-        configs = demo_tenants()
-        settings = settings_for(tmp_path)
-        sim = simulator_for(settings, configs, TUE_10, SPEED)
-        controller = Controller(settings, configs, clock=sim.clock.now, simulator=sim,
-                                reload=lambda: offers.pop(0) if offers else None)
-        await controller.start()
+        controller, sim = await reloading_controller(tmp_path, offers)
         try:
             await controller._reload()
             after_good = controller.tables.table.version, "+46851234599" in controller.tables.table.numbers
@@ -421,6 +427,29 @@ def test_published_configuration_is_swapped_in_and_a_broken_one_refused(tmp_path
     version, routed, version_after_broken, reached = asyncio.run(main())
     assert (version, routed, reached) == (2, True, True)
     assert version_after_broken == 2
+
+
+def test_a_presence_removed_in_the_database_is_cleared_on_reload(tmp_path: Path) -> None:
+    """The reload brings presence entries; a user whose entries were all deleted (by the admin API on
+    any instance) must not keep the last ones in the live state."""
+    from pbx.routing.model import PresenceEntry, PresenceStatus
+
+    away = PresenceEntry(PresenceStatus.AWAY, TUE_10, TUE_10 + timedelta(hours=2), "at the dentist")
+
+    async def main() -> tuple[tuple[PresenceEntry, ...], tuple[PresenceEntry, ...]]:
+        configs = demo_tenants()
+        controller, _ = await reloading_controller(
+            tmp_path, [("v2", configs, {("exempel", "anna"): (away,)}), ("v3", configs, {})])
+        try:
+            await controller._reload()
+            set_ = await controller.store.presence_entries("exempel", "anna")
+            await controller._reload()
+            return set_, await controller.store.presence_entries("exempel", "anna")
+        finally:
+            await controller.stop()
+
+    after_set, after_removed = asyncio.run(main())
+    assert after_set == (away,) and after_removed == ()
 
 
 def test_callback_keeps_the_place_and_the_agent_is_called_first(tmp_path: Path) -> None:
