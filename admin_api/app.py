@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_api.auth import AdminStore, LoginLimiter, Principal, audit
-from admin_api.core import PROBLEM, Api, Ctx, Param, Problem, json_response, not_found, problems_middleware
+from admin_api.core import PRINCIPAL, PROBLEM, Api, Ctx, Param, Problem, json_response, not_found, problems_middleware
 from admin_api.lists import list_params, list_responses, listing
 from pbx.db.models import AccountRow, AdminRow, AuditRow, NumberRow
 from pbx.db.store import NotFound
@@ -56,6 +56,28 @@ class ApiContext:
     # change of rights made on another instance takes effect within it (on this one, at once).
     principal_ttl_s: float = 5.0
     principals: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    # Reads of a tenant's configuration (and lists built from it) are kept this long. Any change made
+    # through this process drops the tenant's entries at once (read_cache_middleware), so an
+    # administrator always reads their own writes; a change made through another instance is seen
+    # within this time, as controllers see a publish within their polling period.
+    read_cache_ttl_s: float = 0.5
+    read_cache: dict[tuple[int, str], tuple[float, Any]] = field(default_factory=dict)
+
+    async def cached_read(self, tenant_id: int, name: str, load: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        hit = self.read_cache.get((tenant_id, name))
+        if hit is not None and hit[0] > now:
+            value: T = hit[1]
+            return value
+        value = await load()
+        if self.read_cache_ttl_s > 0:
+            self.read_cache[(tenant_id, name)] = (now + self.read_cache_ttl_s, value)
+        return value
+
+    def forget_reads(self, tenant_id: int) -> None:
+        for key in [k for k in self.read_cache if k[0] == tenant_id]:
+            self.read_cache.pop(key, None)
 
     def forget_principals(self, admin_id: int | None = None) -> None:
         """Drop cached sign-ins (of one administrator, or all) after a change to who may do what."""
@@ -281,10 +303,10 @@ async def delete_token(ctx: Ctx) -> web.StreamResponse:
             Param("account", "query", KEY, "only this account's numbers")]),
         responses=list_responses(NUMBER))
 async def list_numbers(ctx: Ctx) -> web.StreamResponse:
-    who = ctx.who
+    who, app = ctx.who, ctx_of(ctx.request)
 
     def read() -> list[dict[str, Any]]:
-        with ctx_of(ctx.request).sessions() as session:
+        with app.sessions() as session:
             accounts = dict(session.execute(select(AccountRow.id, AccountRow.key)
                                             .where(AccountRow.tenant_id == who.tenant_id)).tuples().all())
             rows = session.execute(select(NumberRow.number, NumberRow.label, NumberRow.flow_key, NumberRow.user_key,
@@ -294,8 +316,10 @@ async def list_numbers(ctx: Ctx) -> web.StreamResponse:
                      "account": accounts.get(account_id) if account_id else None, "record": record}
                     for number, label, flow, user, via, account_id, record in rows
                     if who.accounts is None or account_id in who.accounts]
-    return listing(ctx, await asyncio.to_thread(read), ["number", "label", "flow", "user", "via", "account", "record"],
-                   "numbers", exact=["account"])
+    reach = "all" if who.accounts is None else ",".join(map(str, sorted(who.accounts)))
+    rows = await app.cached_read(who.tenant_id, f"numbers:{reach}", lambda: asyncio.to_thread(read))
+    return listing(ctx, rows, ["number", "label", "flow", "user", "via", "account", "record"], "numbers",
+                   exact=["account"])
 
 
 # --- voicemail -----------------------------------------------------------------------------------
@@ -583,8 +607,20 @@ fetch("openapi.json").then(r => r.json()).then(doc => {
 """
 
 
+@web.middleware
+async def read_cache_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """After any request that may change something, the actor's tenant's cached reads are dropped (also
+    when it failed half-way: a refusal is cheap to re-read, a stale answer is not)."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    finally:
+        principal = request.get(PRINCIPAL)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and principal is not None:
+            ctx_of(request).forget_reads(principal.tenant_id)
+
+
 def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.Application:
-    app = web.Application(middlewares=[problems_middleware], client_max_size=MAX_UPLOAD)
+    app = web.Application(middlewares=[problems_middleware, read_cache_middleware], client_max_size=MAX_UPLOAD)
     app[CTX] = context
     # the resource modules register their operations on `api` when imported
     import admin_api.accounts

@@ -48,7 +48,8 @@ async def read_config(ctx: Ctx) -> TenantConfig:
     def read() -> TenantConfig:
         with ctx_of(ctx.request).sessions() as session:
             return load_tenant(session, ctx.who.tenant)
-    return await asyncio.to_thread(read)
+    # immutable, so one loaded configuration serves every request until it may have changed
+    return await ctx_of(ctx.request).cached_read(ctx.who.tenant_id, "config", lambda: asyncio.to_thread(read))
 
 
 async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: Mutation, *,
@@ -89,4 +90,7 @@ async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: 
         log.info("configuration changed", extra={"event": "config_changed", "tenant": who.tenant, "action": action,
                                                   "resource": resource, "ref": ref, "by": who.login})
         return after
-    return await asyncio.to_thread(write)
+    try:
+        return await asyncio.to_thread(write)
+    finally:
+        app.forget_reads(who.tenant_id)  # the same request may read the new version next

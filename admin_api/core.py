@@ -20,6 +20,7 @@ from admin_api.auth import Principal
 log = logging.getLogger("admin_api")
 
 PROBLEM = "application/problem+json"
+PRINCIPAL = web.RequestKey("principal", Principal)  # set once the request is signed in
 TYPE_BASE = "https://pbx.invalid/problems/"  # problem types are documented at /docs#problems
 
 Handler = Callable[["Ctx"], Awaitable[web.StreamResponse]]
@@ -247,6 +248,7 @@ class Api:
                                   headers={"WWW-Authenticate": 'Bearer realm="pbx"'})
                 if not principal.can(op.right):
                     raise forbidden(op.right)
+                request[PRINCIPAL] = principal  # the app's middlewares see who acted
             errors: list[dict[str, str]] = []
             query: dict[str, Any] = {}
             path: dict[str, str] = dict(request.match_info)

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pyotp
 from aiohttp import ClientSession, CookieJar
@@ -276,4 +277,29 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(tmp_p
         text = out.decode()
         assert proc.returncode == 0, text[-8000:]
         assert " passed" in text and "failed" not in text.rsplit("SUMMARY", 1)[-1].split("Warnings")[0]
+    run(tmp_path, body)
+
+
+def test_reads_show_this_instances_changes_at_once_and_another_instances_within_the_cache_time(
+        tmp_path: Path) -> None:
+    async def body(w: World) -> None:
+        from sqlalchemy import update
+
+        from pbx.db.models import NumberRow
+
+        async def label(c: Any, number: str) -> str:
+            async with c.get(f"{w.base}/api/v1/numbers?per_page=100") as r:
+                page = await r.json()
+                assert r.status == 200, page
+                return str(next(n["label"] for n in page["items"] if n["number"] == number))
+
+        async with await signed_in(w, "boss@exempel.se") as c:
+            first = await label(c, "+46812345600")
+            async with c.patch(f"{w.base}/api/v1/numbers/+46812345600", json={"label": "Växeln, ny"}) as r:
+                assert r.status == 200, await r.text()
+            assert first != "Växeln, ny" and await label(c, "+46812345600") == "Växeln, ny"  # no stale read
+            with w.ctx.sessions() as session, session.begin():  # another instance changes it
+                session.execute(update(NumberRow).where(NumberRow.number == "+46812345600").values(label="Annan"))
+            await asyncio.sleep(w.ctx.read_cache_ttl_s + 0.1)
+            assert await label(c, "+46812345600") == "Annan"
     run(tmp_path, body)
