@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from admin_api.app import KEY, NUMBER, api, ctx_of
 from admin_api.auth import RIGHTS, ROLES, AuthError, Principal, audit, subtree
-from admin_api.config import change_config, plain
+from admin_api.config import change_config
 from admin_api.core import Ctx, Param, Problem, forbidden, json_response, not_found
 from admin_api.lists import list_params, list_responses, listing
 from pbx.db import load_tenant
@@ -87,11 +87,16 @@ async def _write(ctx: Ctx, write: Callable[[Session], Any]) -> Any:
     return await asyncio.to_thread(run)
 
 
+def _placement(session: Session, who: Principal, tid: int, current: int | None,
+               body: dict[str, Any]) -> dict[str, Any]:
+    """The account a number or user is in (before) and will be in (id, key) after a change that may move it."""
+    target = _account_ref(session, who, tid, body["account"], "body.account") if "account" in body else current
+    return {"before": _account_key(session, current), "id": target, "key": _account_key(session, target)}
+
+
 def _forget(ctx: Ctx, admin_id: int | None = None) -> None:
     """Sign-ins this instance keeps resolved (if it does) see a change of rights or reach at once."""
-    forget = getattr(ctx_of(ctx.request), "forget_principals", None)
-    if forget is not None:
-        forget(admin_id)
+    ctx_of(ctx.request).forget_principals(admin_id)
 
 
 def _conflict(detail: str, field: str = "") -> Problem:
@@ -405,10 +410,7 @@ async def update_number(ctx: Ctx) -> web.StreamResponse:
 
     def check(session: Session, tid: int) -> None:
         row = _number_row(session, who, tid, number)
-        account["before"] = _account_key(session, row.account_id)
-        account["id"] = (_account_ref(session, who, tid, body["account"], "body.account") if "account" in body
-                         else row.account_id)
-        account["key"] = _account_key(session, account["id"])
+        account.update(_placement(session, who, tid, row.account_id, body))
         _check_user_ref(session, who, tid, body.get("user"), "body.user")
 
     def mutate(cfg: TenantConfig) -> tuple[TenantConfig, Any, Any]:
@@ -634,10 +636,7 @@ async def update_user(ctx: Ctx) -> web.StreamResponse:
 
     def check(session: Session, tid: int) -> None:
         row = _user_row(session, who, tid, key)
-        account["before"] = _account_key(session, row.account_id)
-        account["id"] = (_account_ref(session, who, tid, body["account"], "body.account") if "account" in body
-                         else row.account_id)
-        account["key"] = _account_key(session, account["id"])
+        account.update(_placement(session, who, tid, row.account_id, body))
         _check_clashes(session, tid, key, body)
 
     def mutate(cfg: TenantConfig) -> tuple[TenantConfig, Any, Any]:
@@ -777,7 +776,7 @@ async def set_user_presence(ctx: Ctx) -> web.StreamResponse:
         assert row is not None
         shown: dict[str, Any] = next(e for e in _presence(session, who, key, now)["entries"]
                                      if e["id"] == str(row.id))
-        audit(session, who, "create", "presence", f"{key}/{row.id}", None, plain(shown), at=app.clock())
+        audit(session, who, "create", "presence", f"{key}/{row.id}", None, shown, at=app.clock())
         return shown
     shown = await _write(ctx, write)
     await _tell_controller(ctx, key)
@@ -798,7 +797,7 @@ async def delete_presence(ctx: Ctx) -> web.StreamResponse:
         if shown is None:
             raise not_found(f"presence entry {ctx.path['id']} of {key}")
         clear_presence(session, who.tenant, key, shown["from"])
-        audit(session, who, "delete", "presence", f"{key}/{shown['id']}", plain(shown), None, at=app.clock())
+        audit(session, who, "delete", "presence", f"{key}/{shown['id']}", shown, None, at=app.clock())
     await _write(ctx, write)
     await _tell_controller(ctx, key)
     return web.Response(status=204)

@@ -440,8 +440,7 @@ async def _record(app: ApiContext, who: Principal, action: str, resource: str, r
                   after: Any) -> None:
     def write() -> None:
         with app.sessions() as session, session.begin():
-            audit(session, who, action, resource, ref, json.loads(json.dumps(before, default=str)),
-                  json.loads(json.dumps(after, default=str)), at=app.clock())
+            audit(session, who, action, resource, ref, before, after, at=app.clock())
     await asyncio.to_thread(write)
 
 

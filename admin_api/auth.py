@@ -246,7 +246,7 @@ class AdminStore:
             session.add(row)
             session.flush()
             view = admin_view(row, _account_keys(session, by.tenant_id))
-            audit(session, by, "create", "admin", row.login, None, _plain(view), at=self.clock())
+            audit(session, by, "create", "admin", row.login, None, view, at=self.clock())
         log.info("administrator created", extra={"event": "admin_created", "login": row.login, "role": role,
                                                   "by": by.login})
         return view, secret
@@ -298,8 +298,8 @@ class AdminStore:
                                                             AdminTokenRow.kind == "session"))
             session.flush()
             after = admin_view(row, keys)
-            audit(session, by, "update", "admin", row.login, _plain(before),
-                  {**_plain(after), **({"password": "changed"} if "password" in changes else {}),
+            audit(session, by, "update", "admin", row.login, before,
+                  {**after, **({"password": "changed"} if "password" in changes else {}),
                    **({"second_factor_reset": True} if secret is not None else {})}, at=self.clock())
         return after, secret
 
@@ -314,7 +314,7 @@ class AdminStore:
             before = admin_view(row, _account_keys(session, by.tenant_id))
             session.execute(delete(AdminTokenRow).where(AdminTokenRow.admin_id == row.id))
             session.delete(row)
-            audit(session, by, "delete", "admin", before["login"], _plain(before), None, at=self.clock())
+            audit(session, by, "delete", "admin", before["login"], before, None, at=self.clock())
         log.info("administrator deleted", extra={"event": "admin_deleted", "login": before["login"], "by": by.login})
 
     def _reachable(self, session: Session, by: Principal, admin_id: int, write: bool = False) -> AdminRow:
@@ -507,6 +507,7 @@ def _check_user(session: Session, tenant_id: int, user: str | None) -> None:
 
 def audit(session: Session, principal: Principal, action: str, resource: str, ref: str, before: Any = None,
           after: Any = None, at: datetime | None = None) -> None:
-    """One entry in the tenant's audit log, in the caller's transaction: the change and its record go together."""
+    """One entry in the tenant's audit log, in the caller's transaction: the change and its record go together.
+    `before` and `after` are stored JSON-ready (dates as text, tuples as lists)."""
     session.add(AuditRow(tenant_id=principal.tenant_id, at=at or datetime.now().astimezone(), actor=principal.login,
-                         action=action, resource=resource, ref=ref, before=before, after=after))
+                         action=action, resource=resource, ref=ref, before=_plain(before), after=_plain(after)))

@@ -5,7 +5,6 @@ version (pbx.live.db_reloader) and swap their routing tables; nothing is half-ap
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,11 +34,6 @@ def invalid(exc: InvalidConfig) -> Problem:
     return Problem(422, "invalid-config", "The change would make the configuration invalid",
                    "; ".join(p.message for p in exc.problems[:5]),
                    errors=[{"field": p.where, "message": p.message, "code": p.code} for p in exc.problems])
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready (for the audit log)."""
-    return json.loads(json.dumps(value, default=str))
 
 
 async def read_config(ctx: Ctx) -> TenantConfig:
@@ -86,7 +80,7 @@ async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: 
                               str(exc.orig).splitlines()[0]) from None
             if then is not None:
                 then(session, tid)
-            audit(session, who, action, resource, ref, plain(before), plain(after), at=app.clock())
+            audit(session, who, action, resource, ref, before, after, at=app.clock())
         log.info("configuration changed", extra={"event": "config_changed", "tenant": who.tenant, "action": action,
                                                   "resource": resource, "ref": ref, "by": who.login})
         return after

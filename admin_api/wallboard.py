@@ -363,7 +363,7 @@ async def create_alarm(ctx: Ctx) -> web.StreamResponse:
                                 raised_value=None)
             session.add(row)
             session.flush()
-            after = json.loads(json.dumps(_alarm_json(row), default=str))
+            after = _alarm_json(row)
             audit(session, ctx.who, "create", "queue_alarm", f"{queue}/{row.id}", None, after, at=app.clock())
             return _alarm_json(row)
     created = await asyncio.to_thread(write)
@@ -399,7 +399,7 @@ async def patch_alarm(ctx: Ctx) -> web.StreamResponse:
         queue = _queue_or_404(ctx)
         with app.sessions() as session, session.begin():
             row = _row_or_404(ctx, session, queue)
-            before = json.loads(json.dumps(_alarm_json(row), default=str))
+            before = _alarm_json(row)
             metric = body.get("metric", row.metric)
             threshold = float(body.get("threshold", row.threshold))
             clear_at = body["clear_at"] if "clear_at" in body else row.clear_at
@@ -411,7 +411,7 @@ async def patch_alarm(ctx: Ctx) -> web.StreamResponse:
                 # a different rule: it starts over (a raised alarm is cleared by the watcher's next pass)
                 row.raised_at, row.raised_value = None, None
             session.flush()
-            after = json.loads(json.dumps(_alarm_json(row), default=str))
+            after = _alarm_json(row)
             audit(session, ctx.who, "update", "queue_alarm", f"{queue}/{row.id}", before, after, at=app.clock())
             return _alarm_json(row)
     changed = await asyncio.to_thread(write)
@@ -428,7 +428,7 @@ async def delete_alarm(ctx: Ctx) -> web.StreamResponse:
         queue = _queue_or_404(ctx)
         with app.sessions() as session, session.begin():
             row = _row_or_404(ctx, session, queue)
-            before = json.loads(json.dumps(_alarm_json(row), default=str))
+            before = _alarm_json(row)
             session.delete(row)
             audit(session, ctx.who, "delete", "queue_alarm", f"{queue}/{row.id}", before, None, at=app.clock())
     await asyncio.to_thread(write)
