@@ -68,8 +68,8 @@ class Controller:
         (a RedisStore); by default one in memory for this process. `voicemail`: where recorded messages
         are kept; without it they stay in the spool, logged. `recording_index`: where finished call
         recordings are listed (likewise). `prompts`: tenants' own prompts (recorded by phone here).
-        `sessions`: the database call records and report schedules live in; by default the voicemail
-        store's; with neither, call records stay in memory (logged) and no reports are mailed."""
+        `sessions`: the database call records and report schedules live in; without it, call records
+        stay in memory (logged) and no reports are mailed."""
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.tables = TableHolder(compile_from(configs))
@@ -86,10 +86,9 @@ class Controller:
         self.voicemail = voicemail
         self.recording_index = recording_index
         self.prompts = prompts
-        database = sessions or getattr(voicemail, "_sessions", None)
-        self.record_writer = CallRecordWriter(CallRecordStore(database)) if database is not None else None
+        self.record_writer = CallRecordWriter(CallRecordStore(sessions)) if sessions is not None else None
         self.records = CallRecorder(self.calls, self.record_writer, self.state.device_owner.get)
-        self.reports = ReportMailer(database, lambda: self.notifier, self.clock) if database is not None else None
+        self.reports = ReportMailer(sessions, lambda: self.notifier, self.clock) if sessions is not None else None
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
                               on_callback_filed=self._callback_filed, on_event=self.records.acd)
         contract = ContractSettings(trunk=settings.trunk, spool=settings.spool)

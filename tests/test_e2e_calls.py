@@ -77,7 +77,7 @@ def media_stores(tmp: Path, tenants: list[Any], clock: Callable[[], datetime]) -
         session.commit()
     return {"voicemail": VoicemailStore(sessions, tmp / "media", clock),
             "recording_index": RecordingIndex(sessions, tmp / "media", clock),
-            "prompts": PromptStore(sessions, tmp / "prompts")}
+            "prompts": PromptStore(sessions, tmp / "prompts"), "sessions": sessions}
 
 
 async def call(sim: Any, number: str, keys: list[str], timeout: float = 30.0, **script: Any) -> SimCall:
