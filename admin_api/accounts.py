@@ -77,14 +77,14 @@ async def _read(ctx: Ctx, read: Callable[[Session], Any]) -> Any:
     def run() -> Any:
         with ctx_of(ctx.request).sessions() as session:
             return read(session)
-    return await asyncio.to_thread(run)
+    return await ctx_of(ctx.request).db(run)
 
 
 async def _write(ctx: Ctx, write: Callable[[Session], Any]) -> Any:
     def run() -> Any:
         with ctx_of(ctx.request).sessions() as session, session.begin():
             return write(session)
-    return await asyncio.to_thread(run)
+    return await ctx_of(ctx.request).db(run)
 
 
 def _placement(session: Session, who: Principal, tid: int, current: int | None,

@@ -22,6 +22,7 @@ from admin_api.auth import AdminStore, LoginLimiter, Principal, audit
 from admin_api.core import PRINCIPAL, PROBLEM, Api, Ctx, Param, Problem, json_response, not_found, problems_middleware
 from admin_api.lists import list_params, list_responses, listing
 from pbx.db.models import AccountRow, AdminRow, AuditRow, NumberRow
+from pbx.db.session import in_db
 from pbx.db.store import NotFound
 from pbx.ivr.audio import AudioRejected, MediaToolsMissing
 from pbx.ivr.prompts import PromptStore
@@ -63,6 +64,10 @@ class ApiContext:
     # within this time, as controllers see a publish within their polling period.
     read_cache_ttl_s: float = 0.5
     read_cache: dict[tuple[int, str], tuple[float, Any]] = field(default_factory=dict)
+
+    async def db(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """`fn(*args)` on the database's own threads (pbx.db.session.in_db): for database work only."""
+        return await in_db(self.sessions, fn, *args)
 
     async def cached_read(self, tenant_id: int, name: str, load: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
@@ -163,7 +168,7 @@ async def authenticate(request: web.Request) -> Principal | None:
     cached = app.principals.get(token)
     if cached is not None and cached[0] > now:
         return cached[1]
-    principal: Principal | None = await asyncio.to_thread(app.admins.resolve, token)
+    principal: Principal | None = await app.db(app.admins.resolve, token)
     if principal is not None and app.principal_ttl_s > 0:
         if len(app.principals) > 10_000:  # bounded: drop the expired, or everything
             for key in [k for k, (until, _) in app.principals.items() if until <= now] or list(app.principals):
@@ -200,7 +205,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
         log.info("sign-in refused", extra={"event": "login_failed", "login": who, "addr": ctx.request.remote})
         raise Problem(401, "bad-credentials", "Wrong login or password")
     app.limiter.succeeded(keys[0])
-    new = await asyncio.to_thread(app.admins.open, admin, "session")
+    new = await app.db(app.admins.open, admin, "session")
     if new.sms_code and admin.sms_number:
         if app.send_sms is None:
             raise Problem(503, "sms-unavailable", "No SMS gateway", "ask for a TOTP second factor instead")
@@ -228,7 +233,7 @@ async def verify(ctx: Ctx) -> web.StreamResponse:
 
 @api.op("POST", "/logout", "End this session", tag="session", right="view", responses={204: ("", None)})
 async def logout(ctx: Ctx) -> web.StreamResponse:
-    await asyncio.to_thread(ctx_of(ctx.request).admins.revoke, ctx.who, ctx.who.token_id)
+    await ctx_of(ctx.request).db(ctx_of(ctx.request).admins.revoke, ctx.who, ctx.who.token_id)
     ctx_of(ctx.request).forget_principals(ctx.who.admin_id)
     response = web.Response(status=204)
     response.del_cookie(COOKIE, path="/")
@@ -245,7 +250,8 @@ async def me(ctx: Ctx) -> web.StreamResponse:
             return session.scalar(select(AccountRow.key).where(AccountRow.id == who.account_id)) \
                 if who.account_id else None
     return json_response({"login": who.login, "name": who.name, "tenant": who.tenant, "role": who.role,
-                          "rights": sorted(who.rights), "account": await asyncio.to_thread(read), "user": who.user_key})
+                          "rights": sorted(who.rights), "account": await ctx_of(ctx.request).db(read),
+                          "user": who.user_key})
 
 
 @api.op("POST", "/tokens", "Create a bearer token for an integration (shown once)", tag="session", right="view",
@@ -268,13 +274,13 @@ async def create_token(ctx: Ctx) -> web.StreamResponse:
                                                                           "expires_days": days}, at=app.clock())
         listed = next(t for t in app.admins.tokens(ctx.who) if t["id"] == new.token_id)
         return {**listed, "token": new.token}
-    return json_response(await asyncio.to_thread(make), 201)
+    return json_response(await app.db(make), 201)
 
 
 @api.op("GET", "/tokens", "The signed-in administrator's bearer tokens", tag="session", right="view",
         responses={200: ("application/json", {"type": "array", "items": TOKEN})})
 async def list_tokens(ctx: Ctx) -> web.StreamResponse:
-    return json_response(await asyncio.to_thread(ctx_of(ctx.request).admins.tokens, ctx.who))
+    return json_response(await ctx_of(ctx.request).db(ctx_of(ctx.request).admins.tokens, ctx.who))
 
 
 @api.op("DELETE", "/tokens/{id}", "Revoke one of your bearer tokens", tag="session", right="view",
@@ -288,7 +294,7 @@ async def delete_token(ctx: Ctx) -> web.StreamResponse:
             with app.sessions() as session, session.begin():
                 audit(session, ctx.who, "delete", "token", ctx.path["id"], at=app.clock())
         return done
-    done = await asyncio.to_thread(revoke)
+    done = await app.db(revoke)
     app.forget_principals(ctx.who.admin_id)  # on the event loop: the cache is the loop's
     if not done:
         raise not_found(f"token {ctx.path['id']}")
@@ -317,7 +323,7 @@ async def list_numbers(ctx: Ctx) -> web.StreamResponse:
                     for number, label, flow, user, via, account_id, record in rows
                     if who.accounts is None or account_id in who.accounts]
     reach = "all" if who.accounts is None else ",".join(map(str, sorted(who.accounts)))
-    rows = await app.cached_read(who.tenant_id, f"numbers:{reach}", lambda: asyncio.to_thread(read))
+    rows = await app.cached_read(who.tenant_id, f"numbers:{reach}", lambda: app.db(read))
     return listing(ctx, rows, ["number", "label", "flow", "user", "via", "account", "record"], "numbers",
                    exact=["account"])
 
@@ -357,7 +363,7 @@ async def list_messages(ctx: Ctx) -> web.StreamResponse:
 async def _boxes(ctx: Ctx) -> list[dict[str, Any]]:
     from admin_api.config import read_config
     config = await read_config(ctx)
-    counts = await asyncio.to_thread(_vm(ctx).box_counts, ctx.who.tenant)
+    counts = await ctx_of(ctx.request).db(_vm(ctx).box_counts, ctx.who.tenant)
     return [{"key": b.key, "name": b.name, "shared": b.shared, "listeners": list(b.listeners), "greeting": b.greeting,
              "email": list(b.email), "notify": list(b.notify), "new": counts.get(b.key, (0, 0))[0],
              "heard": counts.get(b.key, (0, 0))[1]} for b in config.boxes]
@@ -441,7 +447,7 @@ async def _record(app: ApiContext, who: Principal, action: str, resource: str, r
     def write() -> None:
         with app.sessions() as session, session.begin():
             audit(session, who, action, resource, ref, before, after, at=app.clock())
-    await asyncio.to_thread(write)
+    await app.db(write)
 
 
 # --- prompts -------------------------------------------------------------------------------------
@@ -567,7 +573,7 @@ async def list_audit(ctx: Ctx) -> web.StreamResponse:
                                    .order_by(AuditRow.id))
             return [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "resource": r.resource,
                      "ref": r.ref, "before": r.before, "after": r.after} for r in rows]
-    return listing(ctx, await asyncio.to_thread(read), ["at", "actor", "action", "resource", "ref"], "audit",
+    return listing(ctx, await ctx_of(ctx.request).db(read), ["at", "actor", "action", "resource", "ref"], "audit",
                    exact=["actor", "resource"])
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pbx.db.models import AccountRow, AdminRow, AdminTokenRow, AuditRow, TenantRow, UserRow
-from pbx.db.store import NotFound
+from pbx.db.store import NotFound, tenant_id
 
 log = logging.getLogger("admin_api.auth")
 
@@ -180,9 +180,7 @@ class AdminStore:
             raise AuthError("invalid", f"unknown rights {sorted(unknown)}")
         secret = pyotp.random_base32() if second_factor == "totp" else None
         with self.sessions() as session, session.begin():
-            tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant))
-            if tid is None:
-                raise NotFound(f"no tenant {tenant!r}")
+            tid = tenant_id(session, tenant)
             account_id = None
             if account is not None:
                 account_id = session.scalar(select(AccountRow.id).where(AccountRow.tenant_id == tid,

@@ -4,7 +4,6 @@ version (pbx.live.db_reloader) and swap their routing tables; nothing is half-ap
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -43,7 +42,7 @@ async def read_config(ctx: Ctx) -> TenantConfig:
         with ctx_of(ctx.request).sessions() as session:
             return load_tenant(session, ctx.who.tenant)
     # immutable, so one loaded configuration serves every request until it may have changed
-    return await ctx_of(ctx.request).cached_read(ctx.who.tenant_id, "config", lambda: asyncio.to_thread(read))
+    return await ctx_of(ctx.request).cached_read(ctx.who.tenant_id, "config", lambda: ctx_of(ctx.request).db(read))
 
 
 async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: Mutation, *,
@@ -85,6 +84,6 @@ async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: 
                                                   "resource": resource, "ref": ref, "by": who.login})
         return after
     try:
-        return await asyncio.to_thread(write)
+        return await app.db(write)
     finally:
         app.forget_reads(who.tenant_id)  # the same request may read the new version next

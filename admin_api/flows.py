@@ -21,7 +21,6 @@ How it fits together (decisions the issue leaves open):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -140,7 +139,7 @@ async def _in_session(ctx: Ctx, work: Callable[[Session], T], write: bool = Fals
             with session.begin():
                 return work(session)
     try:
-        return await asyncio.to_thread(run)
+        return await ctx_of(ctx.request).db(run)
     except NotFound as exc:
         raise Problem(404, "not-found", "Not found", str(exc)) from None
     except Conflict as exc:

@@ -14,7 +14,6 @@ live calls belong to the account of the number dialled or of the agent on the ca
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -242,7 +241,7 @@ async def _accounts_of(ctx: Ctx) -> tuple[dict[str, int | None], dict[str, int |
             numbers = dict(session.execute(select(NumberRow.number, NumberRow.account_id)
                                            .where(NumberRow.tenant_id == tenant_id)).tuples().all())
             return users, numbers
-    return await asyncio.to_thread(read)
+    return await ctx_of(ctx.request).db(read)
 
 
 # --- schedules -----------------------------------------------------------------------------------

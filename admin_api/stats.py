@@ -168,7 +168,7 @@ async def queue_statistics(ctx: Ctx) -> web.StreamResponse:
                                    queue=ctx.query.get("queue"))
         sl = float(ctx.query["service_level_s"])
         return {"from": start, "to": end, "service_level_s": sl, "queues": queue_figures(records, sl)}
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await ctx_of(ctx.request).db(read))
 
 
 CALL_FILTERS = [
@@ -194,7 +194,7 @@ async def list_calls(ctx: Ctx) -> web.StreamResponse:
             if number is not None:
                 visible = {number} if visible is None or number in visible else set()
             return load_records(session, who.tenant_id, start, end, numbers=visible)
-    return listing(ctx, await asyncio.to_thread(read), CALL_COLUMNS, "calls",
+    return listing(ctx, await ctx_of(ctx.request).db(read), CALL_COLUMNS, "calls",
                    exact=["queue", "answered_by", "outcome"])
 
 
@@ -220,7 +220,7 @@ async def call_report(ctx: Ctx) -> web.StreamResponse:
                 raise not_found(f"number {number}")
             records = load_records(session, who.tenant_id, start, end, numbers=[number])
         return start, end, tz, call_specification(records, number, hide)
-    start, end, tz, calls = await asyncio.to_thread(read)
+    start, end, tz, calls = await ctx_of(ctx.request).db(read)
     if ctx.query["format"] == "xlsx":
         return _xlsx(await asyncio.to_thread(specification_workbook, number, calls, tz),
                      f"calls-{number}-{local_day(start, tz):%Y%m%d}.xlsx")
@@ -242,7 +242,7 @@ async def queue_report_op(ctx: Ctx) -> web.StreamResponse:
             assert start is not None and end is not None
             records = load_records(session, who.tenant_id, start, end, numbers=_visible_numbers(session, who))
         return start, end, tz, queue_report(records, sl, tz)
-    start, end, tz, report = await asyncio.to_thread(read)
+    start, end, tz, report = await ctx_of(ctx.request).db(read)
     if ctx.query["format"] == "xlsx":
         return _xlsx(await asyncio.to_thread(queue_workbook, report, tz), f"queues-{local_day(start, tz):%Y%m%d}.xlsx")
     return json_response({"from": start, "to": end, **report})
@@ -297,7 +297,7 @@ async def list_schedules(ctx: Ctx) -> web.StreamResponse:
             rows = session.scalars(select(ReportScheduleRow).where(ReportScheduleRow.tenant_id == who.tenant_id)
                                    .order_by(ReportScheduleRow.id))
             return [_schedule(r) for r in rows if who.accounts is None or r.account_id in who.accounts]
-    return listing(ctx, await asyncio.to_thread(read), ["name", "report", "every", "hour", "number", "recipients",
+    return listing(ctx, await ctx_of(ctx.request).db(read), ["name", "report", "every", "hour", "number", "recipients",
                                                         "next_run_at", "last_run_at", "last_status", "id"],
                    "report-schedules", exact=["report", "every"])
 
@@ -323,7 +323,7 @@ async def create_schedule(ctx: Ctx) -> web.StreamResponse:
             out = _schedule(row)
             audit(session, who, "create", "report_schedule", out["id"], after=_audited(out), at=now)
         return out
-    return json_response(await asyncio.to_thread(create), 201)
+    return json_response(await ctx_of(ctx.request).db(create), 201)
 
 
 def _audited(view: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +338,7 @@ async def get_schedule(ctx: Ctx) -> web.StreamResponse:
     def read() -> dict[str, Any]:
         with app.sessions() as session:
             return _schedule(_own_schedule(session, who, ctx.path["id"]))
-    return json_response(await asyncio.to_thread(read))
+    return json_response(await ctx_of(ctx.request).db(read))
 
 
 @api.op("PUT", "/reports/schedules/{id}", "Replace a report schedule (its next run is computed anew)",
@@ -362,7 +362,7 @@ async def replace_schedule(ctx: Ctx) -> web.StreamResponse:
             out = _schedule(row)
             audit(session, who, "update", "report_schedule", out["id"], before=before, after=_audited(out), at=now)
         return out
-    return json_response(await asyncio.to_thread(change))
+    return json_response(await ctx_of(ctx.request).db(change))
 
 
 @api.op("DELETE", "/reports/schedules/{id}", "Stop mailing a report", tag="reports", right="reports",
@@ -376,5 +376,5 @@ async def delete_schedule(ctx: Ctx) -> web.StreamResponse:
             before = _audited(_schedule(row))
             session.delete(row)
             audit(session, who, "delete", "report_schedule", ctx.path["id"], before=before, at=app.clock())
-    await asyncio.to_thread(delete)
+    await ctx_of(ctx.request).db(delete)
     return web.Response(status=204)

@@ -159,7 +159,7 @@ async def wallboard_snapshot(ctx: Ctx) -> web.StreamResponse:
     watcher = _watcher(ctx.request)
     if watcher is None:
         raise _unavailable()
-    scope = await asyncio.to_thread(_queue_scope, ctx)
+    scope = await ctx_of(ctx.request).db(_queue_scope, ctx)
     return json_response(await _snapshot(watcher, ctx.who, scope))
 
 
@@ -196,7 +196,7 @@ async def wallboard_stream(ctx: Ctx) -> web.StreamResponse:
             "login": ctx.who.login})
         raise Problem(403, "cross-origin", "Cross-origin WebSocket refused",
                       "a handshake signed with the session cookie must come from this site (Origin header)")
-    scope = await asyncio.to_thread(_queue_scope, ctx)
+    scope = await ctx_of(ctx.request).db(_queue_scope, ctx)
     await ws.prepare(request)
     watcher = _watcher(request)
     if watcher is None:
@@ -245,7 +245,7 @@ async def _stream(ws: web.WebSocketResponse, ctx: Ctx, watcher: AlarmWatcher, to
                 due = clock + SNAPSHOT_EVERY_S
             if clock - checked_at >= RECHECK_SIGN_IN_S:
                 checked_at = clock
-                principal = await asyncio.to_thread(app.admins.resolve, token)
+                principal = await ctx_of(ctx.request).db(app.admins.resolve, token)
                 if principal is None or principal.admin_id != who.admin_id:
                     await ws.send_json({"type": "closing", "reason": "signed-out"})
                     await ws.close(code=CLOSE_SIGNED_OUT, message=b"signed out")
@@ -338,7 +338,7 @@ async def list_alarms(ctx: Ctx) -> web.StreamResponse:
             rows = session.scalars(select(QueueAlarmRow).where(QueueAlarmRow.tenant_id == ctx.who.tenant_id,
                                                                QueueAlarmRow.queue == queue))
             return [_alarm_json(r) for r in rows]
-    return listing(ctx, await asyncio.to_thread(read),
+    return listing(ctx, await ctx_of(ctx.request).db(read),
                    ["id", "name", "metric", "threshold", "clear_at", "clear_after_s", "event", "emails", "webhooks",
                     "enabled", "raised", "raised_at"], "alarms", exact=["metric", "enabled"])
 
@@ -366,7 +366,7 @@ async def create_alarm(ctx: Ctx) -> web.StreamResponse:
             after = _alarm_json(row)
             audit(session, ctx.who, "create", "queue_alarm", f"{queue}/{row.id}", None, after, at=app.clock())
             return _alarm_json(row)
-    created = await asyncio.to_thread(write)
+    created = await ctx_of(ctx.request).db(write)
     _changed(ctx)
     return json_response(created, 201)
 
@@ -376,7 +376,7 @@ async def _one(ctx: Ctx) -> dict[str, Any]:
         queue = _queue_or_404(ctx)
         with ctx_of(ctx.request).sessions() as session:
             return _alarm_json(_row_or_404(ctx, session, queue))
-    return await asyncio.to_thread(read)
+    return await ctx_of(ctx.request).db(read)
 
 
 @api.op("GET", "/queues/{key}/alarms/{id}", "One alarm threshold", tag="wallboard", right="reports",
@@ -414,7 +414,7 @@ async def patch_alarm(ctx: Ctx) -> web.StreamResponse:
             after = _alarm_json(row)
             audit(session, ctx.who, "update", "queue_alarm", f"{queue}/{row.id}", before, after, at=app.clock())
             return _alarm_json(row)
-    changed = await asyncio.to_thread(write)
+    changed = await ctx_of(ctx.request).db(write)
     _changed(ctx)
     return json_response(changed)
 
@@ -431,7 +431,7 @@ async def delete_alarm(ctx: Ctx) -> web.StreamResponse:
             before = _alarm_json(row)
             session.delete(row)
             audit(session, ctx.who, "delete", "queue_alarm", f"{queue}/{row.id}", before, None, at=app.clock())
-    await asyncio.to_thread(write)
+    await app.db(write)
     _changed(ctx)
     return web.Response(status=204)
 

@@ -35,7 +35,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from pbx.db.models import MediaDeletionRow, MediaSettingsRow, TenantRow, table_of
-from pbx.db.store import NotFound
+from pbx.db.store import UnknownTenant, tenant_id
 
 __all__ = [
     "MIN_MESSAGE_S",
@@ -409,17 +409,6 @@ def file_digest(path: Path) -> FileDigest:
 
 
 # --- shared tables: tenants, deletion log, retention --------------------------------------------
-
-
-class UnknownTenant(NotFound):
-    """A tenant key the database does not hold."""
-
-
-def tenant_id(session: Session, tenant: str) -> int:
-    tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant))
-    if tid is None:
-        raise UnknownTenant(f"no tenant {tenant!r}")
-    return tid
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,3 +63,49 @@ def test_a_failed_write_transaction_lets_the_next_one_in(tmp_path: Path) -> None
     assert done.wait(10), "the write lock was not given back after the rollback"
     with sessions() as session:
         assert session.execute(select(COUNTER.c.id, COUNTER.c.n)).all() == [(2, 5)]  # the failed insert is gone
+
+
+def test_database_work_runs_on_the_engines_own_threads_with_the_callers_context(db_url: str) -> None:
+    """in_db: one thread per SQLite file (its writes queue on one lock anyway), a few for PostgreSQL; never
+    asyncio's default pool, which slow work that is not database work (mail, audio) may fill."""
+    import asyncio
+    import contextvars
+
+    from pbx.db import in_db
+    from pbx.db.session import DB_THREADS, DB_THREADS_DEFAULT
+
+    who: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+
+    def where(n: int) -> tuple[str, str, int]:
+        with sessions() as session:
+            assert session.scalar(select(1)) == 1
+        return threading.current_thread().name, who.get(), n
+
+    async def main() -> list[tuple[str, str, int]]:
+        who.set("anna")
+        return list(await asyncio.gather(*(in_db(sessions, where, n) for n in range(20))))
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        engine.dispose()
+    assert [n for _, _, n in results] == list(range(20))
+    assert {w for _, w, _ in results} == {"anna"}
+    threads = {name for name, _, _ in results}
+    assert all(name.startswith("db") for name in threads), threads
+    assert len(threads) <= DB_THREADS.get(engine.dialect.name, DB_THREADS_DEFAULT)
+    if engine.dialect.name == "sqlite":
+        assert len(threads) == 1
+
+
+def test_a_session_factory_without_an_engine_runs_on_the_default_pool() -> None:
+    import asyncio
+
+    from pbx.db import in_db
+
+    async def main() -> str:
+        return await in_db(lambda: None, lambda: threading.current_thread().name)  # type: ignore[arg-type,return-value]
+
+    assert not asyncio.run(main()).startswith("db")

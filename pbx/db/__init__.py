@@ -3,7 +3,7 @@
 # Tables defined beside their feature, on the same metadata (call_records, report_schedules): imported
 # whenever the models are, so that migrations and the schema check see them.
 import pbx.stats.models
-from pbx.db.session import make_engine, migrate, session_factory
+from pbx.db.session import in_db, make_engine, migrate, session_factory
 from pbx.db.store import (
     EARLIER_FLOWS_KEPT,
     Account,
@@ -57,6 +57,7 @@ __all__ = [
     "delete_flow",
     "delete_tenant",
     "flow_history",
+    "in_db",
     "list_flows",
     "load_accounts",
     "load_all",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -125,6 +131,40 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: callers hand loaded values on after committing; our public API
     # returns plain dataclasses anyway, so nothing goes stale behind their back.
     return sessionmaker(engine, expire_on_commit=False, class_=PbxSession)
+
+
+T = TypeVar("T")
+
+# Database work runs off the event loop on a few threads of its own, per engine. Measured with the admin API
+# bench (bench/api.py): on SQLite, where writes queue on one lock anyway, one thread doubles write throughput
+# against asyncio's default pool (527 against 271-377 writes/s), because the pool's idle threads only
+# contend for the GIL and the lock; PostgreSQL, where statements wait on the server, does best with a few.
+# Slow work that is not database work (sending mail, converting audio, building workbooks) stays on
+# asyncio.to_thread, so it never holds these threads up.
+_EXECUTORS: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
+_EXECUTORS_GUARD = threading.Lock()
+DB_THREADS = {"sqlite": 1}
+DB_THREADS_DEFAULT = 3
+
+
+def _executor(engine: Engine) -> ThreadPoolExecutor:
+    with _EXECUTORS_GUARD:
+        executor = _EXECUTORS.get(engine)
+        if executor is None:
+            threads = DB_THREADS.get(engine.dialect.name, DB_THREADS_DEFAULT)
+            executor = _EXECUTORS[engine] = ThreadPoolExecutor(threads, thread_name_prefix="db")
+        return executor
+
+
+async def in_db(sessions: Callable[[], Session], fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` on the database threads of `sessions`' engine, with the caller's context variables
+    (as asyncio.to_thread does). Only for work that is database work: it shares those threads. A session
+    factory without an engine of its own runs on asyncio's default pool."""
+    engine = getattr(sessions, "kw", {}).get("bind")
+    if not isinstance(engine, Engine):
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_executor(engine), call)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -721,7 +721,7 @@ def _draft(row: FlowDraftRow) -> FlowVersion:
 
 def list_flows(session: Session, tenant: str) -> list[FlowSummary]:
     """The tenant's flows: those in force and those that exist only as a draft (new, not yet published)."""
-    tid = _tenant_id(session, tenant)
+    tid = tenant_id(session, tenant)
     live = {key: (name, version) for key, name, version in session.execute(
         select(FlowRow.key, FlowRow.name, FlowRow.version).where(FlowRow.tenant_id == tid))}
     drafts = {row.flow_key: row for row in session.scalars(select(FlowDraftRow).where(FlowDraftRow.tenant_id == tid))}
@@ -752,7 +752,7 @@ def list_flows(session: Session, tenant: str) -> list[FlowSummary]:
 
 def flow_history(session: Session, tenant: str, key: str) -> FlowHistory:
     """One flow's versions, draft and publications; NotFound unless it is in force or has a draft."""
-    tid = _tenant_id(session, tenant)
+    tid = tenant_id(session, tenant)
     published = session.scalar(select(FlowRow.version).where(FlowRow.tenant_id == tid, FlowRow.key == key))
     draft = _draft_row(session, tid, key)
     if published is None and draft is None:
@@ -899,10 +899,15 @@ def load_earlier_flows(session: Session, since: datetime) -> dict[str, tuple[Flo
 # =============================================================================================
 
 
-def _tenant_id(session: Session, tenant: str) -> int:
+class UnknownTenant(NotFound):
+    """A tenant key the database does not hold."""
+
+
+def tenant_id(session: Session, tenant: str) -> int:
+    """The id of the tenant `tenant`; UnknownTenant (a NotFound) if the database does not hold it."""
     tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant))
     if tid is None:
-        raise NotFound(f"no tenant {tenant!r}")
+        raise UnknownTenant(f"no tenant {tenant!r}")
     return tid
 
 
@@ -945,7 +950,7 @@ def _insert_accounts(session: Session, tid: int, cfg: TenantConfig,
 def add_account(session: Session, tenant: str, key: str, name: str, parent: str | None = None) -> None:
     """Add an account under `parent`, or the tenant's main account when `parent` is None."""
     with session.begin_nested():
-        tid = _tenant_id(session, tenant)
+        tid = tenant_id(session, tenant)
         parent_id: int | None = None
         if parent is None:
             if session.scalar(select(AccountRow.id).where(AccountRow.tenant_id == tid,
@@ -966,7 +971,7 @@ def assign_account(session: Session, tenant: str, account: str, *, numbers: Iter
     """Put numbers and users (of the tenant's current configuration) into `account`; all or nothing."""
     numbers, users = set(numbers), set(users)
     with session.begin_nested():
-        tid = _tenant_id(session, tenant)
+        tid = tenant_id(session, tenant)
         account_id = session.scalar(select(AccountRow.id).where(AccountRow.tenant_id == tid,
                                                                 AccountRow.key == account))
         if account_id is None:
@@ -982,7 +987,7 @@ def assign_account(session: Session, tenant: str, account: str, *, numbers: Iter
 
 def load_accounts(session: Session, tenant: str) -> tuple[Account, ...]:
     """The tenant's accounts, flat and in insertion order: the form save_tenant(accounts=…) takes."""
-    tid = _tenant_id(session, tenant)
+    tid = tenant_id(session, tenant)
     rows = session.execute(
         select(AccountRow.id, AccountRow.key, AccountRow.name, AccountRow.parent_id)
         .where(AccountRow.tenant_id == tid).order_by(AccountRow.position, AccountRow.id)).all()
@@ -1023,7 +1028,7 @@ def account_tree(session: Session, tenant: str) -> AccountNode | None:
 def set_presence(session: Session, tenant: str, user: str, entry: PresenceEntry) -> None:
     """Record a presence period (now or planned ahead); one starting at the same instant is replaced."""
     with session.begin_nested():
-        tid = _tenant_id(session, tenant)
+        tid = tenant_id(session, tenant)
         if session.scalar(select(UserRow.id).where(UserRow.tenant_id == tid, UserRow.key == user)) is None:
             raise NotFound(f"tenant {tenant!r} has no user {user!r}")
         session.execute(delete(PresenceEntryRow).where(
@@ -1037,7 +1042,7 @@ def set_presence(session: Session, tenant: str, user: str, entry: PresenceEntry)
 def clear_presence(session: Session, tenant: str, user: str, start: datetime | None = None) -> int:
     """Remove the user's presence period starting at `start`, or all of them; returns how many went."""
     with session.begin_nested():
-        tid = _tenant_id(session, tenant)
+        tid = tenant_id(session, tenant)
         query = delete(PresenceEntryRow).where(PresenceEntryRow.tenant_id == tid, PresenceEntryRow.user_key == user)
         if start is not None:
             query = query.where(PresenceEntryRow.starts_at == start)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pbx.db.models import PromptRow
+from pbx.db.session import in_db
 from pbx.db.store import NotFound
 from pbx.ivr.audio import MAX_BYTES, MAX_SECONDS, convert_prompt, delete_prompt, prompt_path, store_prompt, wav_info
 from pbx.media import check_key, tenant_id
@@ -154,10 +155,10 @@ class PromptStore:
         return await asyncio.to_thread(self.remove_audio, tenant, key, by=by)
 
     async def aprompts(self, tenant: str) -> list[PromptAudio]:
-        return await asyncio.to_thread(self.prompts, tenant)
+        return await in_db(self._sessions, self.prompts, tenant)
 
     async def aaudio_path(self, tenant: str, key: str) -> Path:
-        return await asyncio.to_thread(self.audio_path, tenant, key)
+        return await in_db(self._sessions, self.audio_path, tenant, key)
 
 
 def _info(row: PromptRow, seconds: float | None, rate: int | None, file: str | None) -> PromptAudio:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pbx.db.models import RecordingRow
+from pbx.db.session import in_db
 from pbx.db.store import NotFound
 from pbx.media import (
     Deletion,
@@ -292,27 +293,27 @@ class RecordingIndex:
     async def arecordings(self, tenant: str, *, call_id: str | None = None, user: str | None = None,
                           queue: str | None = None, since: datetime | None = None,
                           until: datetime | None = None) -> list[Recording]:
-        return await asyncio.to_thread(self.recordings, tenant, call_id=call_id, user=user, queue=queue,
+        return await in_db(self._sessions, self.recordings, tenant, call_id=call_id, user=user, queue=queue,
                                        since=since, until=until)
 
     async def arecording(self, tenant: str, id: str) -> Recording:
-        return await asyncio.to_thread(self.recording, tenant, id)
+        return await in_db(self._sessions, self.recording, tenant, id)
 
     async def aaudio_path(self, tenant: str, id: str) -> Path:
-        return await asyncio.to_thread(self.audio_path, tenant, id)
+        return await in_db(self._sessions, self.audio_path, tenant, id)
 
     async def adeletions(self, tenant: str) -> list[Deletion]:
-        return await asyncio.to_thread(self.deletions, tenant)
+        return await in_db(self._sessions, self.deletions, tenant)
 
     async def adelete(self, tenant: str, id: str, by: str, reason: str = "") -> Recording:
-        return await asyncio.to_thread(self.delete, tenant, id, by, reason)
+        return await in_db(self._sessions, self.delete, tenant, id, by, reason)
 
     async def aretention(self, tenant: str) -> Retention:
-        return await asyncio.to_thread(self.retention, tenant)
+        return await in_db(self._sessions, self.retention, tenant)
 
     async def aset_retention(self, tenant: str, recording_days: int | None = None,
                              voicemail_days: int | None = None) -> Retention:
-        return await asyncio.to_thread(self.set_retention, tenant, recording_days, voicemail_days)
+        return await in_db(self._sessions, self.set_retention, tenant, recording_days, voicemail_days)
 
     async def aapply_retention(self, now: datetime) -> int:
         return await asyncio.to_thread(self.apply_retention, now)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pbx.db.models import VoicemailMessageRow
+from pbx.db.session import in_db
 from pbx.db.store import NotFound
 from pbx.media import (
     Deletion,
@@ -349,35 +350,35 @@ class VoicemailStore:
 
     async def amessages(self, tenant: str, box: str | None = None, *, heard: bool | None = None,
                         folder: str | None = None) -> list[Message]:
-        return await asyncio.to_thread(self.messages, tenant, box, heard=heard, folder=folder)
+        return await in_db(self._sessions, self.messages, tenant, box, heard=heard, folder=folder)
 
     async def amessage(self, tenant: str, id: str) -> Message:
-        return await asyncio.to_thread(self.message, tenant, id)
+        return await in_db(self._sessions, self.message, tenant, id)
 
     async def aunheard_count(self, tenant: str, box: str) -> int:
-        return await asyncio.to_thread(self.unheard_count, tenant, box)
+        return await in_db(self._sessions, self.unheard_count, tenant, box)
 
     async def acounts(self, tenant: str, box: str) -> tuple[int, int]:
-        return await asyncio.to_thread(self.counts, tenant, box)
+        return await in_db(self._sessions, self.counts, tenant, box)
 
     async def aaudio_path(self, tenant: str, id: str) -> Path:
-        return await asyncio.to_thread(self.audio_path, tenant, id)
+        return await in_db(self._sessions, self.audio_path, tenant, id)
 
     async def adeletions(self, tenant: str) -> list[Deletion]:
-        return await asyncio.to_thread(self.deletions, tenant)
+        return await in_db(self._sessions, self.deletions, tenant)
 
     async def amark_heard(self, tenant: str, id: str, heard: bool, by: str) -> Message:
-        return await asyncio.to_thread(self.mark_heard, tenant, id, heard, by)
+        return await in_db(self._sessions, self.mark_heard, tenant, id, heard, by)
 
     async def asave(self, tenant: str, id: str) -> Message:
-        return await asyncio.to_thread(self.save, tenant, id)
+        return await in_db(self._sessions, self.save, tenant, id)
 
     async def achange(self, tenant: str, id: str, by: str, *, heard: bool | None = None, saved: bool = False,
                       also: Callable[[Session, Message, Message], None] | None = None) -> tuple[Message, Message]:
-        return await asyncio.to_thread(lambda: self.change(tenant, id, by, heard=heard, saved=saved, also=also))
+        return await in_db(self._sessions, lambda: self.change(tenant, id, by, heard=heard, saved=saved, also=also))
 
     async def adelete(self, tenant: str, id: str, by: str, reason: str = "") -> Message:
-        return await asyncio.to_thread(self.delete, tenant, id, by, reason)
+        return await in_db(self._sessions, self.delete, tenant, id, by, reason)
 
     async def avoicemail_retention(self, now: datetime) -> int:
         return await asyncio.to_thread(self.voicemail_retention, now)
