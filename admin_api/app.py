@@ -18,8 +18,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_api.auth import AdminStore, LoginLimiter, Principal, audit
+from admin_api.auth import AdminStore, Principal, audit
 from admin_api.core import PRINCIPAL, PROBLEM, Api, Ctx, Param, Problem, json_response, not_found, problems_middleware
+from admin_api.limits import LoginLimiter, LoginLimits
 from admin_api.lists import list_params, list_responses, listing
 from pbx.db.models import AccountRow, AdminRow, AuditRow, NumberRow
 from pbx.db.session import in_db
@@ -50,7 +51,7 @@ class ApiContext:
     recordings: RecordingIndex | None = None
     send_sms: SendSms | None = None
     box_changed: BoxChanged | None = None
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    limiter: LoginLimits = field(default_factory=LoginLimiter)  # admin_api.limits: in memory or in Redis
     secure_cookies: bool = False  # behind TLS: the session cookie is Secure
     controller: Any | None = None  # the live controller of this process: agents, live calls, recording control
     # A resolved token is trusted for this long without asking the database again: a revocation or a
@@ -177,8 +178,8 @@ async def authenticate(request: web.Request) -> Principal | None:
     return principal
 
 
-def _refuse_if_limited(app: ApiContext, *keys: str) -> None:
-    wait = app.limiter.retry_after(*keys)
+async def _refuse_if_limited(app: ApiContext, *keys: str) -> None:
+    wait = await app.limiter.retry_after(*keys)
     if wait > 0:
         raise Problem(429, "rate-limited", "Too many attempts", f"try again in {int(wait) + 1} s",
                       headers={"Retry-After": str(int(wait) + 1)})
@@ -198,13 +199,13 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     app = ctx_of(ctx.request)
     who = ctx.body["login"].lower()
     keys = (f"login:{who}", f"addr:{ctx.request.remote}")
-    _refuse_if_limited(app, *keys)
+    await _refuse_if_limited(app, *keys)
     admin = await asyncio.to_thread(app.admins.authenticate, who, ctx.body["password"])
     if admin is None:
-        app.limiter.failed(*keys)
+        await app.limiter.failed(*keys)
         log.info("sign-in refused", extra={"event": "login_failed", "login": who, "addr": ctx.request.remote})
         raise Problem(401, "bad-credentials", "Wrong login or password")
-    app.limiter.succeeded(keys[0])
+    await app.limiter.succeeded(keys[0])
     new = await app.db(app.admins.open, admin, "session")
     if new.sms_code and admin.sms_number:
         if app.send_sms is None:
@@ -224,9 +225,9 @@ async def verify(ctx: Ctx) -> web.StreamResponse:
     app = ctx_of(ctx.request)
     token, _ = _token_of(ctx.request)
     key = f"verify:{(token or '')[:20]}"
-    _refuse_if_limited(app, key)
+    await _refuse_if_limited(app, key)
     if not token or not await asyncio.to_thread(app.admins.verify, token, ctx.body["code"]):
-        app.limiter.failed(key)
+        await app.limiter.failed(key)
         raise Problem(401, "bad-code", "Wrong or expired code")
     return json_response({"verified": True, "second_factor": "none"})
 

@@ -13,8 +13,6 @@ import hmac
 import json
 import logging
 import secrets
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from admin_api.limits import LoginLimiter as LoginLimiter  # moved there; old imports keep working
 from pbx.db.models import AccountRow, AdminRow, AdminTokenRow, AuditRow, TenantRow, UserRow
 from pbx.db.store import NotFound, tenant_id
 
@@ -107,42 +106,6 @@ def subtree(session: Session, tenant_id: int, account_id: int) -> frozenset[int]
                 seen.add(child)
                 todo.append(child)
     return frozenset(seen)
-
-
-class LoginLimiter:
-    """At most `attempts` failed sign-ins per login name, and `per_address` per address (an office shares
-    one), in `window_s`; in memory, per process. Keys are "login:…" and "addr:…"."""
-
-    def __init__(self, attempts: int = 5, window_s: float = 300.0, clock: Callable[[], float] = time.monotonic,
-                 per_address: int = 50) -> None:
-        self.attempts = attempts
-        self.per_address = per_address
-        self.window_s = window_s
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window_s:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until a new attempt is allowed (0: allowed now)."""
-        wait = 0.0
-        for key in keys:
-            failures = self._recent(key)
-            if len(failures) >= (self.per_address if key.startswith("addr:") else self.attempts):
-                wait = max(wait, self.window_s - (self.clock() - failures[0]))
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(self.clock())
-
-    def succeeded(self, login_key: str) -> None:
-        self._failures.pop(login_key, None)
 
 
 @dataclass(frozen=True, slots=True)

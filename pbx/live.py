@@ -121,12 +121,14 @@ async def place_calls(controller: Controller, calls: Sequence[tuple[str, str, li
     return placed
 
 
-async def start_admin_api(settings: Settings, controller: Controller) -> tuple[Any, int]:
-    """The admin API beside the controller, on the controller's stores; returns (runner, port)."""
+async def start_admin_api(settings: Settings, controller: Controller, redis: Any | None = None) -> tuple[Any, int]:
+    """The admin API beside the controller, on the controller's stores; returns (runner, port). With `redis`
+    (a redis.asyncio client: settings.redis_url is set), failed sign-ins are counted there, across instances."""
     from aiohttp import web
 
     from admin_api.app import ApiContext, create_app
     from admin_api.auth import AdminStore
+    from admin_api.limits import LoginLimiter, LoginLimits, RedisLoginLimiter
     from pbx.db import make_engine, session_factory
     from pbx.notify.senders import Message
 
@@ -137,10 +139,11 @@ async def start_admin_api(settings: Settings, controller: Controller) -> tuple[A
         assert sms is not None
         await sms.send(number, Message(tenant="", kind="login", ref="", subject="", text=text))
 
+    limiter: LoginLimits = RedisLoginLimiter(redis) if redis is not None else LoginLimiter()
     context = ApiContext(sessions, AdminStore(sessions, controller.clock), controller.clock,
                          voicemail=controller.voicemail, prompts=controller.prompts,
                          recordings=controller.recording_index, send_sms=send_sms if sms is not None else None,
-                         box_changed=controller.update_mwi, controller=controller)
+                         box_changed=controller.update_mwi, controller=controller, limiter=limiter)
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api_host, settings.api_port)
@@ -169,7 +172,7 @@ async def run_up(settings: Settings, configs: list[TenantConfig], presences: Pre
     controller = Controller(settings, configs, presences, clock=clock, simulator=sim, reload=db_reloader(settings),
                             store=store, **media_stores(settings, clock))
     await controller.start()
-    api_runner, api_port = await start_admin_api(settings, controller)
+    api_runner, api_port = await start_admin_api(settings, controller, redis=client)
     if sim is not None:
         asterisk = f"simulated Asterisk (AMI on port {sim.ami_port})"
     else:
