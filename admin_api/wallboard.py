@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,8 @@ from admin_api.lists import list_params, list_responses, listing
 from pbx.db.models import QueueMemberRow, QueueRow, UserRow
 from pbx.stats.alarm_models import QueueAlarmRow
 from pbx.stats.alarms import CLEARED_EVENT, METRICS, RAISED_EVENT, AlarmWatcher, rule_problems
-from pbx.stats.wallboard import AGENT_STATES
+from pbx.stats.wallboard import AGENT_STATES, QueueBoard, TodayCounts, read_live
+from pbx.stats.wallboard import board as build_board
 
 log = logging.getLogger("admin_api.wallboard")
 
@@ -44,6 +46,37 @@ RECHECK_SIGN_IN_S = 2.0
 CLOSE_SIGNED_OUT = 4401  # application close codes (4000–4999)
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN = 1013
+
+
+class WallboardWatcher(AlarmWatcher):
+    """The alarm watcher with today's answered and missed callers taken from the call records and this
+    controller's calls not written yet (pbx.stats.wallboard.TodayCounts), not from an in-process tally of the
+    store's events: a restart, or another instance on the same database, shows the same counts."""
+
+    def __init__(self, controller: Any, sessions: Callable[[], Session], **kw: Any) -> None:
+        super().__init__(controller, sessions, **kw)
+        writer = getattr(controller, "record_writer", None)
+        # the records are where this controller writes them (the API's database when it writes none)
+        self.counts = TodayCounts(controller.records, writer.store.sessions if writer is not None else sessions)
+
+    async def boards(self, tenant: str) -> tuple[float, list[QueueBoard]] | None:
+        cached = self._boards.get(tenant)
+        if cached is not None and time.monotonic() - cached[0] < self.board_cache_s:
+            return cached[1], cached[2]
+        table = self.controller.tables.table.tenants.get(tenant)
+        if table is None:
+            return None
+        now = self.now()
+        today = await self.counts.today(tenant, now, self.tz(tenant)) if table.queues else {}
+        live = await read_live(self.controller, tenant, today)
+        if live is None:
+            return None
+        boards = build_board(live, now)
+        self._boards[tenant] = (time.monotonic(), now, boards)
+        return now, boards
+
+    async def _count(self, event: Mapping[str, Any]) -> None:
+        self._boards.pop(str(event.get("tenant", "")), None)  # live state changed: the next wallboard is built afresh
 
 
 @dataclass
@@ -453,7 +486,7 @@ def extra_routes(app: web.Application) -> None:
         context = app[CTX]
         if context.controller is None:
             return
-        watching.watcher = AlarmWatcher(context.controller, context.sessions)
+        watching.watcher = WallboardWatcher(context.controller, context.sessions)
         await watching.watcher.start()
         log.info("alarm watcher started", extra={"event": "alarm_watcher_up"})
 

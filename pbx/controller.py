@@ -242,6 +242,8 @@ class Controller:
         uid = message.get("Uniqueid")
         if uid:
             record = self.calls.hangup(uid, message.get("Cause-txt") or message.get("Cause") or "", self.clock())
+            if record is None:  # hung up before its first routing answer: the recorder makes its record
+                record = self.records.unrouted(message, self.tables.table, self.clock())
             self._spawn(self._call_ended(uid, record))
             self._spawn(self.recordings.call_ended(uid))
 

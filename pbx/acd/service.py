@@ -271,6 +271,16 @@ class AcdService:
                                                                "from_queue": known.queue, "queue": action.queue})
             self.callers.pop(uniqueid, None)
             known = None
+        if (isinstance(action, EnterQueue) and known is not None and known.agent is None
+                and (known.tenant, known.queue) != (decision.tenant, action.queue)):
+            # overflowed from one queue straight into another: out of the first, waiting anew in the second
+            await self.store.dequeue(known.tenant, known.queue, uniqueid)
+            self._observe("overflowed", known.tenant, uniqueid, known.queue)
+            log.info("caller overflowed into another queue", extra={
+                "event": "acd_overflow_queue", "tenant": known.tenant, "call": uniqueid, "from_queue": known.queue,
+                "queue": action.queue})
+            self.callers.pop(uniqueid, None)
+            known = None
         if isinstance(action, EnterQueue) and decision.tenant is not None:
             if known is None or known.agent is None:
                 if known is None or call.result.upper() in AGENT_MISSED:

@@ -28,9 +28,9 @@ class CallRecordRow(Base):
     entered_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     path: Mapped[list[Any]] = mapped_column(JSON)  # each decision's explanation, in order
-    queue: Mapped[str | None]
-    queued_at: Mapped[datetime | None]
-    wait_s: Mapped[float | None]
+    queue: Mapped[str | None]  # the last queue the caller was in (the one their outcome belongs to)
+    queued_at: Mapped[datetime | None]  # when they joined it
+    wait_s: Mapped[float | None]  # how long they waited in it
     answered_by: Mapped[str | None]  # a user (agent) key, or the channel that answered
     answered_at: Mapped[datetime | None]
     talk_s: Mapped[float | None]
@@ -43,6 +43,11 @@ class CallRecordRow(Base):
     voicemail_box: Mapped[str | None]
     cause: Mapped[str]  # the hangup cause as Asterisk reported it
     outcome: Mapped[str]  # answered | callback | voicemail | overflowed | abandoned | ended
+    # how the caller left `queue`: answered | missed (hung up waiting or while an agent's phone rang) |
+    # overflowed | callback; None: no queue, or still waiting. The wallboard counts today's answered and missed by it.
+    queue_outcome: Mapped[str | None]
+    # every queue the call went through, in order: {queue, queued_at, wait_s, outcome, answered_by}
+    queues: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class ReportScheduleRow(Base):

@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pbx.db.models import TenantRow
+from pbx.db.session import in_db
 from pbx.stats.models import CallRecordRow
 
 log = logging.getLogger("pbx.stats")
 
 FIELDS = ("caller", "dialled", "entered_at", "ended_at", "path", "queue", "queued_at", "wait_s", "answered_by",
           "answered_at", "talk_s", "wrapup_s", "answered", "abandoned", "overflowed", "callback", "voicemail",
-          "voicemail_box", "cause")
+          "voicemail_box", "cause", "queue_outcome", "queues")
 CALLBACK_RANK = {None: 0, "requested": 1, "failed": 2, "made": 3}  # a callback's news only moves forward
 
 
@@ -40,17 +41,18 @@ class RecordWrite:
 
 
 def outcome_of(answered: bool, callback: str | None, voicemail: bool, overflowed: bool, abandoned: bool) -> str:
-    """One word for how the call ended, the most telling first."""
+    """One word for how the call ended, the most telling first. Abandoning ends a call, so a caller who
+    overflowed into another queue and gave up there was abandoned."""
     if answered:
         return "answered"
     if callback is not None:
         return "callback"
     if voicemail:
         return "voicemail"
-    if overflowed:
-        return "overflowed"
     if abandoned:
         return "abandoned"
+    if overflowed:
+        return "overflowed"
     return "ended"
 
 
@@ -67,16 +69,23 @@ def clean(value: Any) -> Any:
     return value
 
 
+def _told(name: str, value: Any) -> tuple[int, int]:
+    """How much a path or a list of queue legs says: its length, then (legs) how many have their outcome."""
+    items = list(value or ())
+    settled = sum(1 for leg in items if isinstance(leg, Mapping) and leg.get("outcome")) if name == "queues" else 0
+    return len(items), settled
+
+
 def merge(existing: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
     """What a row holds after `news`: a value overrides only when it says something (not None, not False),
-    flags stay raised, the longer path wins, a callback only advances. Writing the same news twice (two
-    controllers, a retry after an unknown outcome) changes nothing."""
+    flags stay raised, the longer path (and list of queues) wins, a callback only advances. Writing the same
+    news twice (two controllers, a retry after an unknown outcome) changes nothing."""
     out = dict(existing)
     for name, raw in news.items():
         value = clean(raw)
-        if name == "path":
-            if len(value or ()) > len(out.get("path") or ()):
-                out["path"] = list(value)
+        if name in ("path", "queues"):  # what the call went through: the controller that saw more knows more
+            if _told(name, value) > _told(name, out.get(name)):
+                out[name] = list(value)
         elif name == "callback":
             if CALLBACK_RANK.get(value, 0) > CALLBACK_RANK.get(out.get("callback"), 0):
                 out["callback"] = value
@@ -151,6 +160,8 @@ class CallRecordWriter:
     def __init__(self, store: CallRecordStore, *, batch: int = 200, retry_s: float = 0.5, max_retry_s: float = 30.0,
                  patch_wait_s: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        # told of the calls whose whole record the database has just taken (committed): (tenant, call id)
+        self.on_written: list[Callable[[list[tuple[str, str]]], None]] = []
         self.batch = batch
         self.retry_s = retry_s
         self.max_retry_s = max_retry_s
@@ -215,7 +226,7 @@ class CallRecordWriter:
             for start in range(0, len(due), self.batch):
                 chunk = due[start:start + self.batch]
                 try:
-                    deferred = await asyncio.to_thread(self.store.write, [p.write for p in chunk])
+                    deferred = await in_db(self.store.sessions, self.store.write, [p.write for p in chunk])
                 except Exception as exc:
                     self.metrics.failures += 1
                     self.metrics.last_error = repr(exc)
@@ -223,6 +234,8 @@ class CallRecordWriter:
                         "event": "call_record_retry", "records": len(self._pending), "error": repr(exc)})
                     return False
                 waiting = {id(w) for w in deferred}
+                self._tell_written([(p.write.tenant, p.write.call_id) for p in chunk
+                                    if p.write.full and id(p.write) not in waiting])
                 for p in chunk:
                     self._pending.remove(p)
                     if id(p.write) not in waiting:
@@ -237,6 +250,16 @@ class CallRecordWriter:
                         self._pending.append(p)
             self.metrics.pending = len(self._pending)
             return True
+
+
+    def _tell_written(self, calls: list[tuple[str, str]]) -> None:
+        if not calls:
+            return
+        for listener in self.on_written:
+            try:
+                listener(calls)
+            except Exception:
+                log.exception("call record listener failed", extra={"event": "call_record_listener_error"})
 
 
 def _plain(value: Any) -> Any:

@@ -1,30 +1,50 @@
 """The wallboard's figures per queue (F-16), built by pure functions from a snapshot of live state and a clock.
 
 `board(live, now)` turns one tenant's snapshot (`TenantLive`: its queues, waiting callers, agents, and the
-day's tally) into one `QueueBoard` per queue: agents logged in / free / busy / paused / in wrap-up / away,
+day's counts) into one `QueueBoard` per queue: agents logged in / free / busy / paused / in wrap-up / away,
 callers waiting with the longest and average wait, and today's answered and missed calls with the service
 level. `read_live` is the edge that takes that snapshot from a running controller's live store.
 
-Missed calls today: the live store keeps no counters, and the call records of issue 6 are written when a
-call ends, so the wallboard counts for itself, from the store's event stream: `classify` turns a store
-event (with two facts looked up by the watcher: is the call still up, is it a callback request) into a
-`QueueOutcome`, and `DayTally.fold` counts them per tenant, queue and local day. A caller is *missed*
-(abandoned) when their call ended while waiting, or while an agent's phone rang; a caller who left the
-queue alive (overflow to voicemail) or hung up keeping their place (a callback request) is not missed.
-The tally lives in the process that watches (a restart starts the day's counts from zero), and with
-several controllers a call of another instance cannot be seen to be up, so its overflow counts as missed.
+Today's answered and missed callers come from the call records (`TodayCounts`): what the database's records
+of today (the tenant's local day the call entered) say of calls that have ended, read with one aggregate
+query per tenant every few seconds, plus this controller's callers whose record is not in the database yet
+(in progress, or waiting in the record writer), which the call recorder keeps by call id
+(pbx.stats.collector.QueueCall). A call is in exactly one of the two: the query leaves out the calls whose
+record is on its way to the database, and a call leaves the live part only once a query that started after
+its record was committed has been read. So a restart, or another controller instance reading the same
+database, shows the same counts; another instance's calls appear when their record is written.
+
+A caller counts once, in the last queue they were in: *answered* there, or *missed* (hung up while waiting,
+or while an agent's phone rang). A caller who left the queue alive (overflow to voicemail or to another
+queue) or hung up keeping their place (a callback request) is not missed. The service level is the share of
+answered callers who waited at most SERVICE_LEVEL_S in that queue, over answered and missed.
+
+`DayTally` and `classify` count from the live store's event stream in the watching process instead (a
+restart starts from zero); pbx.stats.alarms.AlarmWatcher still folds them, the admin API's watcher uses
+TodayCounts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from time import monotonic
 from typing import Any
 
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
 from pbx.acd.model import AgentState
+from pbx.db.models import TenantRow
+from pbx.db.session import in_db
 from pbx.routing.state import LineStatus
 from pbx.state.store import WaitingEntry, available_at
+from pbx.stats.models import CallRecordRow
+
+log = logging.getLogger("pbx.stats.wallboard")
 
 SERVICE_LEVEL_S = 20.0  # the service level is the share of today's callers answered within this many seconds
 AGENT_STATES = ("busy", "paused", "wrapup", "away", "free", "logged_out")
@@ -242,6 +262,126 @@ class DayTally:
     def forget_before(self, tenant: str, day: date) -> DayTally:
         """Drop a tenant's counts of earlier days (they are not shown again)."""
         return replace(self, days={k: v for k, v in self.days.items() if k[0] != tenant or k[2] >= day})
+
+
+# --- today's answered and missed callers, from the call records ------------------------------------------
+
+
+def count_calls(calls: Iterable[tuple[str | None, str | None, float | None]]) -> dict[str, QueueDay]:
+    """(queue, queue outcome, wait in that queue) of calls → the counts per queue. Only answered and missed
+    callers count; answered within SERVICE_LEVEL_S are in time."""
+    out: dict[str, QueueDay] = {}
+    for queue, outcome, wait_s in calls:
+        if queue is None or outcome not in ("answered", "missed"):
+            continue
+        day = out.get(queue, QueueDay())
+        if outcome == "answered":
+            in_time = wait_s is not None and wait_s <= SERVICE_LEVEL_S
+            day = replace(day, answered=day.answered + 1, answered_in_time=day.answered_in_time + int(in_time))
+        else:
+            day = replace(day, missed=day.missed + 1)
+        out[queue] = day
+    return out
+
+
+def add_counts(*parts: Mapping[str, QueueDay]) -> dict[str, QueueDay]:
+    out: dict[str, QueueDay] = {}
+    for part in parts:
+        for queue, day in part.items():
+            have = out.get(queue, QueueDay())
+            out[queue] = QueueDay(have.answered + day.answered, have.answered_in_time + day.answered_in_time,
+                                  have.missed + day.missed)
+    return out
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The local day as [start, end) instants (23 or 25 hours on the days the clocks change)."""
+    return (datetime.combine(day, time(), tz).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC))
+
+
+def read_day_counts(session: Session, tenant: str, start: datetime, end: datetime,
+                    leave_out: Collection[str] = ()) -> dict[str, QueueDay]:
+    """One aggregate query: the answered and missed callers per queue of the tenant's calls that entered in
+    [start, end) and have ended, as their records say; `leave_out`: call ids counted elsewhere."""
+    in_time = case((CallRecordRow.wait_s <= SERVICE_LEVEL_S, 1), else_=0)
+    query = (select(CallRecordRow.queue, CallRecordRow.queue_outcome, func.count(), func.sum(in_time))
+             .join(TenantRow, TenantRow.id == CallRecordRow.tenant_id)
+             .where(TenantRow.key == tenant, CallRecordRow.entered_at >= start, CallRecordRow.entered_at < end,
+                    CallRecordRow.ended_at.is_not(None), CallRecordRow.queue.is_not(None),
+                    CallRecordRow.queue_outcome.in_(("answered", "missed")))
+             .group_by(CallRecordRow.queue, CallRecordRow.queue_outcome))
+    if leave_out:
+        query = query.where(CallRecordRow.call_id.not_in(list(leave_out)))
+    out: dict[str, QueueDay] = {}
+    for queue, outcome, calls, timely in session.execute(query).tuples():
+        day = out.get(queue, QueueDay())
+        if outcome == "answered":
+            day = replace(day, answered=day.answered + calls, answered_in_time=day.answered_in_time + int(timely or 0))
+        else:
+            day = replace(day, missed=day.missed + calls)
+        out[queue] = day
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DayRead:
+    """The database's counts of one tenant's day, as a query that started at `started` (monotonic) saw them."""
+
+    day: date
+    started: float
+    counts: Mapping[str, QueueDay]
+
+
+class TodayCounts:
+    """Today's answered and missed callers per queue of each tenant: the call records in the database (read at
+    most every `refresh_s` per tenant, on the database's threads) plus the calls of this controller whose
+    record is not there yet (`recorder`: pbx.stats.collector.CallRecorder). `sessions` None: no database, the
+    controller's own calls only."""
+
+    def __init__(self, recorder: Any, sessions: Callable[[], Session] | None, *, refresh_s: float = 3.0,
+                 clock: Callable[[], float] = monotonic) -> None:
+        self.recorder = recorder
+        self.sessions = sessions
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self.reads: dict[str, DayRead] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def today(self, tenant: str, now: float, tz: tzinfo) -> dict[str, QueueDay]:
+        day = datetime.fromtimestamp(now, tz).date()
+        read = await self._fresh(tenant, day, tz)
+        since = read.started if read is not None else None
+        live = [(q.last.queue, q.last.outcome, q.last.wait_s)
+                for q in self.recorder.not_in_database(tenant, since)
+                if q.last is not None and q.entered.astimezone(tz).date() == day]
+        return add_counts(read.counts if read is not None else {}, count_calls(live))
+
+    async def _fresh(self, tenant: str, day: date, tz: tzinfo) -> DayRead | None:
+        if self.sessions is None:
+            return None
+        lock = self._locks.setdefault(tenant, asyncio.Lock())
+        async with lock:
+            read = self.reads.get(tenant)
+            if read is not None and read.day == day and self.clock() - read.started < self.refresh_s:
+                return read
+            started = self.clock()
+            leave_out = self.recorder.being_written(tenant)  # they may land while we read: counted as live
+            start, end = day_bounds(day, tz)
+            try:
+                counts = await in_db(self.sessions, self._query, tenant, start, end, leave_out)
+            except Exception as exc:
+                log.warning("today's queue counts not read, showing the last ones", extra={
+                    "event": "wallboard_counts_unread", "tenant": tenant, "error": repr(exc)})
+                return read if read is not None and read.day == day else None
+            read = self.reads[tenant] = DayRead(day, started, counts)
+            self.recorder.forget_written(tenant, started)
+            return read
+
+    def _query(self, tenant: str, start: datetime, end: datetime, leave_out: list[str]) -> dict[str, QueueDay]:
+        assert self.sessions is not None
+        with self.sessions() as session:
+            return read_day_counts(session, tenant, start, end, leave_out)
 
 
 # --- the edge: a snapshot of a running controller ----------------------------------------------------------
