@@ -78,7 +78,12 @@ CALL_RECORD = api.schema("CallRecord", {"type": "object", "required": ["call_id"
     "callback": {"type": ["string", "null"], "enum": [None, "requested", "made", "failed"]},
     "voicemail": {"type": "boolean"}, "voicemail_box": {"type": ["string", "null"]}, "cause": {"type": "string"},
     "outcome": {"type": "string", "enum": ["answered", "callback", "voicemail", "overflowed", "abandoned",
-                                           "ended"]}}})
+                                           "ended"]},
+    "queue_outcome": {"type": ["string", "null"], "enum": [None, "answered", "missed", "overflowed", "callback"]},
+    "queues": {"type": "array", "description": "every queue the call went through, in order", "items": {
+        "type": "object", "required": ["queue"], "properties": {
+            "queue": {"type": "string"}, "queued_at": NULLABLE_STAMP, "wait_s": _NUM,
+            "outcome": {"type": ["string", "null"]}, "answered_by": {"type": ["string", "null"]}}}}}})
 SPEC_CALL = api.schema("SpecifiedCall", {"type": "object", "required": ["call_id", "entered_at", "direction",
                                                                         "caller", "dialled", "outcome"],
                                          "properties": {

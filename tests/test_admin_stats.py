@@ -370,3 +370,26 @@ def test_without_the_reports_right_every_statistics_and_report_operation_is_forb
         async with await signed_in(w, "boss@exempel.se") as c:
             await get_json(c, w.base + ref)  # the viewer changed nothing
     run(tmp_path, body)
+
+
+def test_a_call_through_two_queues_counts_in_both_and_older_records_in_their_one_queue() -> None:
+    """An overflow from Support into Sälj: offered and overflowed in Support, then answered in Sälj with its own
+    wait; a record from before the list of queues existed counts in its one queue as it always did."""
+    from pbx.stats.reports import queue_figures, queue_legs
+
+    base = {"answered": True, "abandoned": False, "overflowed": True, "callback": None, "voicemail": False,
+            "talk_s": 30.0, "wrapup_s": 5.0}
+    through_two = {**base, "queue": "salj", "wait_s": 8.0, "queues": [
+        {"queue": "support", "queued_at": None, "wait_s": 60.0, "outcome": "overflowed", "answered_by": None},
+        {"queue": "salj", "queued_at": None, "wait_s": 8.0, "outcome": "answered", "answered_by": "erik"}]}
+    older = {**base, "overflowed": False, "queue": "support", "wait_s": 12.0, "queues": []}
+    abandoned_after = {**base, "answered": False, "abandoned": True, "queue": "salj", "wait_s": 40.0, "queues": [
+        {"queue": "support", "queued_at": None, "wait_s": 60.0, "outcome": "overflowed", "answered_by": None},
+        {"queue": "salj", "queued_at": None, "wait_s": 40.0, "outcome": "missed", "answered_by": None}]}
+    assert [q for q, _ in queue_legs(through_two)] == ["support", "salj"]
+    figures = {f["queue"]: f for f in queue_figures([through_two, older, abandoned_after], 20.0)}
+    support, salj = figures["support"], figures["salj"]
+    assert (support["offered"], support["answered"], support["overflowed"], support["abandoned"]) == (3, 1, 2, 0)
+    assert support["answered_within_sl"] == 1 and support["longest_wait_s"] == 60.0
+    assert (salj["offered"], salj["answered"], salj["overflowed"], salj["abandoned"]) == (2, 1, 0, 1)
+    assert salj["answered_within_sl"] == 1 and salj["avg_wait_s"] == 24.0 and salj["avg_talk_s"] == 30.0

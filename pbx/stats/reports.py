@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ def record_dict(r: CallRecordRow) -> dict[str, Any]:
             "wait_s": r.wait_s, "answered_by": r.answered_by, "answered_at": r.answered_at, "talk_s": r.talk_s,
             "wrapup_s": r.wrapup_s, "answered": r.answered, "abandoned": r.abandoned, "overflowed": r.overflowed,
             "callback": r.callback, "voicemail": r.voicemail, "voicemail_box": r.voicemail_box, "cause": r.cause,
-            "outcome": r.outcome}
+            "outcome": r.outcome, "queue_outcome": r.queue_outcome, "queues": list(r.queues or [])}
 
 
 def load_records(session: Session, tenant_id: int, start: datetime | None = None, end: datetime | None = None,
@@ -54,11 +54,12 @@ def load_records(session: Session, tenant_id: int, start: datetime | None = None
         query = query.where(CallRecordRow.entered_at >= start)
     if end is not None:
         query = query.where(CallRecordRow.entered_at < end)
-    if queue is not None:
-        query = query.where(CallRecordRow.queue == queue)
     if numbers is not None:
         query = query.where(or_(CallRecordRow.caller.in_(numbers), CallRecordRow.dialled.in_(numbers)))
-    return [record_dict(r) for r in session.scalars(query.order_by(CallRecordRow.entered_at, CallRecordRow.id))]
+    records = [record_dict(r) for r in session.scalars(query.order_by(CallRecordRow.entered_at, CallRecordRow.id))]
+    if queue is not None:  # a call belongs to every queue it went through (the list is JSON: filtered here)
+        records = [r for r in records if queue in {q for q, _ in queue_legs(r)}]
+    return records
 
 
 # --- queue figures -----------------------------------------------------------------------------------
@@ -66,6 +67,31 @@ def load_records(session: Session, tenant_id: int, start: datetime | None = None
 
 def _avg(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
+
+
+def queue_legs(r: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """What a call did in each queue it went through, in order: (queue, {answered, abandoned, overflowed,
+    callback, voicemail, wait_s, talk_s, wrapup_s}). A caller who overflowed from one queue into another is
+    offered to both; what happened after the last queue (a message, a callback asked for) belongs to it.
+    Records written before the list of queues existed have their one queue."""
+    legs = [leg for leg in (r.get("queues") or []) if isinstance(leg, Mapping) and leg.get("queue")]
+    if not legs:
+        if not r.get("queue"):
+            return []
+        return [(r["queue"], {"answered": bool(r["answered"]), "abandoned": bool(r["abandoned"] and not r["answered"]),
+                              "overflowed": bool(r["overflowed"]), "callback": bool(r.get("callback")),
+                              "voicemail": bool(r["voicemail"]), "wait_s": r.get("wait_s"),
+                              "talk_s": r.get("talk_s"), "wrapup_s": r.get("wrapup_s")})]
+    out = []
+    for i, leg in enumerate(legs):
+        last, outcome = i == len(legs) - 1, leg.get("outcome")
+        answered = outcome == "answered"
+        out.append((str(leg["queue"]), {
+            "answered": answered, "abandoned": outcome == "missed", "overflowed": outcome == "overflowed",
+            "callback": outcome == "callback" or (last and bool(r.get("callback"))),
+            "voicemail": last and bool(r["voicemail"]), "wait_s": leg.get("wait_s"),
+            "talk_s": r.get("talk_s") if answered else None, "wrapup_s": r.get("wrapup_s") if answered else None}))
+    return out
 
 
 def queue_figures(records: Iterable[dict[str, Any]], service_level_s: float,
@@ -76,8 +102,8 @@ def queue_figures(records: Iterable[dict[str, Any]], service_level_s: float,
     calls). `queues`: listed even when no call came (all zeros)."""
     by_queue: dict[str, list[dict[str, Any]]] = {q: [] for q in queues}
     for r in records:
-        if r.get("queue"):
-            by_queue.setdefault(r["queue"], []).append(r)
+        for queue, leg in queue_legs(r):
+            by_queue.setdefault(queue, []).append(leg)
     out = []
     for queue in sorted(by_queue):
         rows = by_queue[queue]
