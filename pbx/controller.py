@@ -28,6 +28,7 @@ from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backof
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog, CallRecord
+from pbx.features import PhoneFeatures
 from pbx.ivr.prompts import PromptStore
 from pbx.ivr.services import PhoneServices
 from pbx.notifications import build_notifier, callback_message
@@ -97,7 +98,8 @@ class Controller:
         self.router = Router(self.tables, self.store.view(), self.clock, contract, on_decision=self._on_decision,
                              on_route=self.acd.on_route, announcer=self.acd.announce,
                              on_recorded=self._message_recorded,
-                             on_callback_result=self.acd.on_callback_result, services=self.services)
+                             on_callback_result=self.acd.on_callback_result, services=self.services,
+                             features=PhoneFeatures(self.acd, self.store, self.tables, self.clock, sessions=sessions))
         self.agi = FastAGIServer(self.router, host=settings.agi_host, port=settings.agi_port)
         self.recordings = RecordingControl(self._switch, Path(settings.spool), self.clock, self._recording_finished)
         self.finished_recordings: deque[LiveRecording] = deque(maxlen=100)  # the latest, for `pbx call` and tests

@@ -9,7 +9,10 @@ again with PBX_RESULT set. Pure: no I/O here, so the simulator and the tests sha
 PBX_DO by action (PLAY = prompt files joined by '&', played first; a prompt key `file:/abs/path`
 plays that file, which is how a listener hears a voicemail message):
   menu^PLAY^DIGITS^TIMEOUT_S              Read one key → PBX_RESULT (empty on timeout)
-  dial^PLAY^DIALSTRING^RING_S             Dial → PBX_RESULT=${DIALSTATUS}
+  dial^PLAY^DIALSTRING^RING_S[^CALLERID]  Dial → PBX_RESULT=${DIALSTATUS}; CALLERID (optional, calls from
+                                          phones): Set(CALLERID(num)=…) first: through the trunk the number the
+                                          user chose (U-04) or `anonymous` (presentation prohibited); inside,
+                                          the caller's extension
   ring^PLAY^MEMBERS^OVERFLOW_S^WAITPLAY   answer group; MEMBERS = dial~ring_s;dial~ring_s (in
                                           order; one entry when parallel; empty = wait with music)
                                           → ANSWER, or TIMEOUT at the overflow time
@@ -22,6 +25,13 @@ plays that file, which is how a listener hears a voicemail message):
                                           prompt recorded by phone; the controller takes it from there)
   collect^PLAY^MAX_DIGITS^TIMEOUT_S       Read up to MAX_DIGITS ending with # → PBX_RESULT
   hangup^PLAY^CAUSE                       Hangup(CAUSE) after PLAY
+
+Calls from users' phones enter context `pbx-phones` (the PJSIP endpoints' context), which sets
+PBX_DIALLED to the digits dialled (only 0-9 * # +: FILTER) and PBX_POS to `phone:<endpoint>` from
+${CHANNEL(endpoint)}: who calls is Asterisk's word, never what the phone sent. The controller keeps
+that mark as the position's seventh field (`tenant^flow^node^target^attempt^entered^phone:anna`) on every
+later step, so each step of the call knows its caller (pbx.routing.phone decides them), and the first
+field is still the tenant.
 """
 
 from __future__ import annotations
@@ -44,10 +54,13 @@ from pbx.routing.engine import (
     Service,
     Voicemail,
 )
+from pbx.routing.model import is_e164
+from pbx.routing.phone import ANONYMOUS, leaves_by_trunk
 
 SEP = "^"
 # Q.850 causes the dialplan hangs up with.
-CAUSES = {"normal": 16, "unallocated": 1, "failure": 41, "busy": 17}
+CAUSES = {"normal": 16, "unallocated": 1, "failure": 41, "busy": 17, "rejected": 21}
+PHONE_MARK = "phone:"  # the last field of a phone call's position: phone:<endpoint>
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,19 @@ class ContractError(ValueError):
 def encode_position(d: Decision) -> str:
     fields = (d.tenant or "", d.flow or "", d.node or "", d.target or "", str(d.attempt), str(d.entered))
     return SEP.join(fields)
+
+
+def split_phone_position(position: str) -> tuple[str, str | None]:
+    """(the ordinary position, the calling endpoint) of a phone call's PBX_POS; (position, None) otherwise."""
+    head, _, last = position.rpartition(SEP)
+    if not last.startswith(PHONE_MARK):
+        return position, None
+    return head, last[len(PHONE_MARK):]
+
+
+def phone_position(position: str, endpoint: str) -> str:
+    """PBX_POS of a step of a call from `endpoint`: the ordinary position with the phone mark after it."""
+    return f"{position}{SEP}{PHONE_MARK}{endpoint}"
 
 
 def call_from_args(args: Sequence[str], caller: str = "") -> Call:
@@ -114,12 +140,13 @@ def prompt_spool_file(tenant: str, uniqueid: str, settings: ContractSettings) ->
 
 
 def dial_string(targets: Sequence[str], settings: ContractSettings) -> str:
-    """Endpoints as they are; E.164 numbers leave through the trunk."""
-    return "&".join(f"PJSIP/{t}@{settings.trunk}" if t.startswith("+") else t for t in targets)
+    """Endpoints as they are; E.164 numbers (and emergency short numbers) leave through the trunk."""
+    return "&".join(f"PJSIP/{t}@{settings.trunk}" if leaves_by_trunk(t) else t for t in targets)
 
 
-def encode_action(d: Decision, table: RoutingTable, uniqueid: str, settings: ContractSettings) -> str:
-    """PBX_DO for a decision (see the module docstring)."""
+def encode_action(d: Decision, table: RoutingTable, uniqueid: str, settings: ContractSettings,
+                  caller_id: str | None = None) -> str:
+    """PBX_DO for a decision (see the module docstring). `caller_id`: what a dial from a phone presents."""
     a = d.action
 
     def play(extra: Sequence[str] = ()) -> str:
@@ -129,6 +156,10 @@ def encode_action(d: Decision, table: RoutingTable, uniqueid: str, settings: Con
         fields = ["menu", play((a.prompt,)), a.digits, str(a.timeout_s)]
     elif isinstance(a, Dial):
         fields = ["dial", play(), dial_string(a.targets, settings), str(a.ring_s)]
+        if caller_id:
+            if caller_id != ANONYMOUS and not is_e164(caller_id) and not caller_id.isdigit():
+                raise ContractError(f"caller ID {caller_id!r} is neither +E.164, an extension nor {ANONYMOUS}")
+            fields.append(caller_id)
     elif isinstance(a, RingGroup):
         if a.strategy == "parallel" and a.members:
             targets = [t for m in a.members for t in m.targets]

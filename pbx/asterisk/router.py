@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -11,8 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from pbx.asterisk.agi_server import AGIHangupError, AGISession
-from pbx.asterisk.contract import ContractError, ContractSettings, call_from_args, encode_action, encode_position
+from pbx.asterisk.contract import (
+    ContractError,
+    ContractSettings,
+    call_from_args,
+    encode_action,
+    encode_position,
+    phone_position,
+    split_phone_position,
+)
+from pbx.routing.compile import RoutingTable
 from pbx.routing.engine import Call, Decision, EnterQueue, Hangup, Service, decide
+from pbx.routing.phone import Feature, decide_phone
 from pbx.routing.state import LiveView
 from pbx.tables import TableHolder
 
@@ -44,7 +55,10 @@ class Router:
                  on_route: Callable[[Decision, Call, str, str], Awaitable[None]] | None = None,
                  announcer: Callable[[Decision, Call, str], Awaitable[tuple[str, ...]]] | None = None,
                  on_callback_result: Callable[[str, str], Awaitable[None]] | None = None,
-                 services: Callable[[Decision, Call, str], Awaitable[Decision]] | None = None) -> None:
+                 services: Callable[[Decision, Call, str], Awaitable[Decision]] | None = None,
+                 features: Callable[[Feature], Awaitable[tuple[str, ...]]] | None = None) -> None:
+        """`features`: carries out a feature code dialled from a phone (pbx.routing.phone) and answers what the
+        phone hears; without it every feature code answers that the service is not working."""
         self.tables = tables
         self.state = state
         self.clock = clock
@@ -55,6 +69,7 @@ class Router:
         self.announcer = announcer
         self.on_callback_result = on_callback_result
         self.services = services
+        self.features = features
         self._background: set[asyncio.Task[None]] = set()
         self.stats = RouterStats()
 
@@ -81,25 +96,46 @@ class Router:
             return
         t0 = time.perf_counter_ns()
         table = self.tables.table
+        route_args = list(session.args)
+        # a call from a user's phone carries its endpoint as the position's last field (contract.py)
+        endpoint: str | None = None
+        if len(route_args) > 1:
+            route_args[1], endpoint = split_phone_position(route_args[1])
         try:
-            call = call_from_args(session.args, session.env.get("agi_callerid", ""))
+            call = call_from_args(route_args, session.env.get("agi_callerid", ""))
         except ContractError as exc:
             # A broken position must not leave the caller in silence: route as a new call
             # to the dialled number, which ends at the flow's start or the "no service" answer.
             self.stats.bad_requests += 1
             log.warning("bad route request", extra={"event": "agi_bad_request", "error": str(exc),
                                                      "uniqueid": uniqueid})
-            dialled = session.args[0] if session.args else ""
+            dialled = route_args[0] if route_args else ""
             call = call_from_args((dialled or "unknown",), session.env.get("agi_callerid", ""))
         try:
-            decision = decide(table, self.state, call, self.clock())
+            caller_id: str | None = None
+            if endpoint is None:
+                decision = decide(table, self.state, call, self.clock())
+                service_call = call
+            else:
+                phone = decide_phone(table, self.state, call, endpoint, self.clock())
+                decision, caller_id = phone.decision, phone.caller_id
+                if phone.user is None:
+                    log.warning("call from a phone of no user refused", extra={
+                        "event": "phone_unknown", "endpoint": endpoint, "uniqueid": uniqueid})
+                if phone.feature is not None:
+                    decision = await self._feature(decision, phone.feature, uniqueid)
+                # a phone service knows its listener by number: give it the one that names this phone's user
+                service_call = dataclasses.replace(call, caller=_service_caller(table, decision, phone.user,
+                                                                                  endpoint))
             if self.announcer is not None and (isinstance(decision.action, EnterQueue) or (
                     isinstance(decision.action, Hangup) and (decision.target or "").startswith("callback:"))):
                 decision = await self._announce(decision, call, uniqueid)
             elif isinstance(decision.action, Service):
-                decision = await self._service(decision, call, uniqueid)
+                decision = await self._service(decision, service_call, uniqueid)
             position = encode_position(decision)
-            todo = encode_action(decision, table, uniqueid, self.settings)
+            if endpoint is not None:
+                position = phone_position(position, endpoint)
+            todo = encode_action(decision, table, uniqueid, self.settings, caller_id)
         except Exception:
             self.stats.errors += 1
             log.exception("routing failed", extra={"event": "route_error", "uniqueid": uniqueid,
@@ -151,6 +187,20 @@ class Router:
                                                        "error": repr(exc)})
             return decision._replace(action=Hangup(("service-failed",), "failure"), target=None)
 
+    async def _feature(self, decision: Decision, feature: Feature, uniqueid: str) -> Decision:
+        """Carry out a feature code; the phone hears what was done, or that it could not be done."""
+        try:
+            if self.features is None:
+                raise RuntimeError("no feature code service configured")
+            prompts = await asyncio.wait_for(self.features(feature), SERVICE_TIMEOUT_S)
+        except Exception as exc:
+            self.stats.errors += 1
+            log.warning("feature code failed", extra={"event": "feature_failed", "uniqueid": uniqueid,
+                                                      "tenant": feature.tenant, "user": feature.user,
+                                                      "feature": feature.kind, "error": repr(exc)})
+            prompts = ("service-failed",)
+        return decision._replace(action=Hangup(prompts))
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` after this request's answer; keep a reference so the task is not collected."""
         task = asyncio.create_task(work)
@@ -178,3 +228,18 @@ class Router:
             await self.on_route(decision, call, uniqueid, channel)
         except Exception:
             log.exception("after-route hook failed", extra={"event": "route_hook_error", "uniqueid": uniqueid})
+
+
+def _service_caller(table: RoutingTable, decision: Decision, user_key: str | None, endpoint: str) -> str:
+    """The number (or extension, or phone) by which the phone services know `user_key`: the first that names
+    exactly this user, so a listener never reaches a colleague's messages; "" (refused) when none does."""
+    from pbx.ivr.services import identify  # pbx.ivr.services imports this package: import when first used
+    tenant = table.tenants.get(decision.tenant or "")
+    user = tenant.users.get(user_key) if tenant is not None and user_key is not None else None
+    if tenant is None or user is None:
+        return ""
+    for candidate in (user.fixed_number, user.mobile_number, user.extension, endpoint):
+        found = identify(tenant, candidate) if candidate else None
+        if found is not None and found.key == user.key:
+            return candidate or ""
+    return ""

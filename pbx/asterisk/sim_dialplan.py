@@ -36,7 +36,11 @@ FOREVER_S = 86400.0  # Dial() or WaitExten() without a timeout
 # Contexts of the generic dialplan. pbx-connect is the simulator's own: a queue caller redirected
 # there is connected to the agent in channel variable PBX_AGENT (see `_pbx_connect`).
 CONTEXTS = ("pbx-inbound", "pbx-step", "pbx-menu", "pbx-dial", "pbx-ring", "pbx-queue", "pbx-voicemail",
-            "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback", "pbx-record")
+            "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback", "pbx-record", "pbx-phones")
+DIALLABLE = frozenset("0123456789*#+")  # what pbx-phones' FILTER(0-9*#+,…) lets through
+# NewCallerid's CID-CallingPres (ast_describe_caller_presentation): allowed, or prohibited by CALLERID(pres)
+PRES_ALLOWED = "0 (Presentation Allowed, Not Screened)"
+PRES_PROHIBITED = "32 (Presentation Prohibited, Not Screened)"
 
 
 class DialplanHangup(Exception):
@@ -50,6 +54,8 @@ class DialplanHangup(Exception):
 def extension_exists(context: str, exten: str) -> bool:
     if context == "pbx-inbound":
         return re.fullmatch(r"\+\d.+|\d.+", exten) is not None  # _+X. and _X.
+    if context == "pbx-phones":
+        return re.fullmatch(r"[0-9*#+].+", exten) is not None  # _[0-9*#+].
     if context == "pbx-queue":
         return exten in ("s", "t") or re.fullmatch(r"[0-9*#]", exten) is not None
     if context in ("pbx-voicemail", "pbx-callback"):
@@ -215,6 +221,16 @@ class Dialplan:
         self._app(chan, c, exten, 5, "Goto", "pbx-step,s,1")
         return ("pbx-step", "s", 1)
 
+    async def _pbx_phones(self, chan: Channel, call: SimCall, exten: str) -> Location:
+        """extensions.conf's pbx-phones: a call from a user's phone; ${CHANNEL(endpoint)} is the phone."""
+        c = "pbx-phones"
+        self._app(chan, c, exten, 1, "NoOp", f"PBX phone {chan.endpoint} dials {exten}")
+        self._set(chan, c, exten, 2, "PBX_DIALLED", "".join(ch for ch in exten if ch in DIALLABLE))
+        self._set(chan, c, exten, 3, "PBX_POS", f"phone:{chan.endpoint}")
+        self._set(chan, c, exten, 4, "PBX_RESULT", "")
+        self._app(chan, c, exten, 5, "Goto", "pbx-step,s,1")
+        return ("pbx-step", "s", 1)
+
     async def _pbx_step(self, chan: Channel, call: SimCall, exten: str) -> Location:
         c, node = "pbx-step", self.node
         host, port = self.agi_target()
@@ -301,11 +317,23 @@ class Dialplan:
         if play:
             await self._answer_app(chan, c, 2)
             await self._playback(chan, c, "s", 3, play)
-        self._app(chan, c, "s", 4, "Dial", f"{dialstring},{ring}")
+        caller_id = self._field(chan, 5)
+        self._app(chan, c, "s", 4, "ExecIf", f"{int(caller_id != '')}?Set(CALLERID(num)={caller_id})")
+        if caller_id:
+            self._set_caller_num(chan, caller_id, PRES_ALLOWED)
+        self._app(chan, c, "s", 5, "ExecIf", f"{int(caller_id == 'anonymous')}?Set(CALLERID(pres)=prohib)")
+        if caller_id == "anonymous":
+            self._set_caller_num(chan, caller_id, PRES_PROHIBITED)
+        self._app(chan, c, "s", 6, "Dial", f"{dialstring},{ring}")
         status = await self.dial(chan, call, dialstring, _seconds(ring, FOREVER_S))
-        self._set(chan, c, "s", 5, "PBX_RESULT", status)
+        self._set(chan, c, "s", 7, "PBX_RESULT", status)
         self._step(call, "result", f"PBX_RESULT={status}", value=status)
-        return self._goto_step(chan, c, "s", 6)
+        return self._goto_step(chan, c, "s", 8)
+
+    def _set_caller_num(self, chan: Channel, number: str, presentation: str) -> None:
+        """Set(CALLERID(num)=…) / Set(CALLERID(pres)=…): the channel's caller ID changes, and says so."""
+        chan.caller_num = number
+        self.node.emit("NewCallerid", {"CID-CallingPres": presentation}, chan=chan)
 
     async def _pbx_ring(self, chan: Channel, call: SimCall, exten: str) -> Location:
         c, node = "pbx-ring", self.node

@@ -9,6 +9,8 @@ What it emulates (see the sim_* modules):
 - Calls (sim_dialplan): asterisk-config/extensions.conf acted out priority by priority, with the
   events Asterisk sends (Newchannel, Newexten, VarSet, Newstate, DialBegin/End, Bridge*,
   MusicOnHold*, HangupRequest, SoftHangupRequest, Hangup, DeviceStateChange, AGIExecStart/End).
+- Calls from users' phones (`place_phone_call`): a PJSIP channel of the endpoint in context pbx-phones,
+  ${CHANNEL(endpoint)} the phone; pbx-dial's Set(CALLERID(num)=…) changes the caller ID (NewCallerid).
 - FastAGI (sim_agi): a real connection per pbx-step, the environment of agi/001_route, res_agi's
   replies (510, 511 in dead mode, 520 usage) and the HANGUP line.
 - pbx-connect, which extensions.conf lacks: a queue caller Redirected there is Dial()led to the
@@ -130,6 +132,25 @@ class SimAsterisk:
         if script.hangup_after_s is not None:
             node.spawn(self._caller_hangs_up(chan, script.hangup_after_s), name=f"sim-bye-{chan.uniqueid}")
         self.dialplan.start(chan, call, ("pbx-inbound", dialled, 1))
+        return call
+
+    async def place_phone_call(self, endpoint: str, dialled: str, script: CallScript | None = None, *,
+                               caller: str | None = None) -> SimCall:
+        """A call from the user's phone `endpoint` (PJSIP, context pbx-phones) to `dialled`: an extension, a number
+        or a feature code. `caller`: the caller ID the phone sends (default: the endpoint's name). Returns at once."""
+        node = self.node
+        script = script or CallScript()
+        endpoint = endpoint.removeprefix("PJSIP/")
+        number = endpoint if caller is None else caller
+        chan = node.new_channel(f"PJSIP/{endpoint}-{node.next_channel_number('PJSIP')}", f"PJSIP/{endpoint}",
+                                state=RING, context="pbx-phones", exten=dialled, caller_num=number)
+        chan.endpoint = endpoint  # ${CHANNEL(endpoint)}
+        chan.dnid = dialled
+        node.update_device(chan.device)
+        call = self.dialplan.new_call(chan, number, dialled, script)
+        if script.hangup_after_s is not None:
+            node.spawn(self._caller_hangs_up(chan, script.hangup_after_s), name=f"sim-bye-{chan.uniqueid}")
+        self.dialplan.start(chan, call, ("pbx-phones", dialled, 1))
         return call
 
     async def _caller_hangs_up(self, chan: Channel, after_s: float) -> None:

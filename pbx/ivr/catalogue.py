@@ -77,5 +77,28 @@ SYSTEM_PROMPTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
         "prompt-not-recorded": ("Ingen inspelning kom fram.", "Nothing was recorded."),
         "prompt-rejected": ("Inspelningen gick inte att använda, den var tyst.",
                             "The recording could not be used, it was silent."),
+        # calls from users' phones (pbx.routing.phone) and what their feature codes did (pbx.features)
+        "phone-unknown-device": ("Den här telefonen är inte kopplad till någon användare.",
+                                 "This phone is not connected to a user."),
+        "phone-busy": ("Numret är upptaget.", "The number is busy."),
+        "phone-no-answer": ("Ingen svarar.", "There is no answer."),
+        "barred-international": ("Du har inte behörighet att ringa utlandssamtal.",
+                                 "You are not allowed to make international calls."),
+        "barred-premium": ("Du har inte behörighet att ringa betalnummer.",
+                           "You are not allowed to call premium-rate numbers."),
+        "barred-mobile": ("Du har inte behörighet att ringa till mobiltelefoner.",
+                          "You are not allowed to call mobile phones."),
+        "barred-domestic": ("Du har inte behörighet att ringa externa samtal.",
+                            "You are not allowed to make outside calls."),
+        "agent-logged-in": ("Du är inloggad.", "You are logged in."),
+        "agent-logged-out": ("Du är utloggad.", "You are logged out."),
+        "agent-paused": ("Du har paus.", "You are on a break."),
+        "agent-unpaused": ("Pausen är slut, du kan ta samtal igen.", "Your break is over, you can take calls again."),
+        "agent-not-member": ("Du är inte med i den kön.", "You are not a member of that queue."),
+        "forward-on": ("Dina samtal kopplas vidare till", "Your calls are forwarded to"),  # then the digits
+        "forward-off": ("Vidarekopplingen är borttagen.", "Forwarding is off."),
+        "presence-set": ("Din hänvisning är sparad. Du", "Your presence is set. Callers hear that this user"),
+        "presence-cleared": ("Din hänvisning är borttagen.", "Your presence is cleared."),
+        "feature-invalid": ("Koden går inte att använda.", "That code cannot be used."),
     }
 )

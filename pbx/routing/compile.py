@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -105,6 +105,10 @@ class TenantTable:
     prompts: frozenset[str]
     fallback: Target | None
     home_cc: str = "46"
+    main_number: str | None = None  # the first number pointing at a flow: what "main" presents (U-04)
+    # feature codes *45N/*46N (pbx.routing.phone): N → "queue:KEY" / "group:KEY"; queues 1, 2, … in configuration
+    # order, then the answer groups
+    member_codes: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,9 @@ class RoutingTable:
     version: int
     tenants: Mapping[str, TenantTable]
     numbers: Mapping[str, NumberRoute]
+    # phones that may place calls: PJSIP endpoint name → (tenant, user). A phone two users claim maps to
+    # CLAIMED_TWICE: its calls are refused rather than given to the wrong user or company.
+    devices: Mapping[str, tuple[str, str]] = field(default_factory=lambda: _EMPTY_DEVICES)
 
     def replace_tenant(self, cfg: TenantConfig, validate: bool = True) -> RoutingTable:
         """A new table in which one tenant's configuration is swapped (publish of one tenant)."""
@@ -127,7 +134,54 @@ class RoutingTable:
         all_numbers.update(numbers)
         tenants = dict(self.tenants)
         tenants[cfg.key] = tenant
-        return RoutingTable(self.version + 1, MappingProxyType(tenants), MappingProxyType(all_numbers))
+        # a phone claimed by several tenants stays refused until the next full compile says otherwise
+        devices = {d: owner for d, owner in self.devices.items() if owner[0] != cfg.key}
+        _add_devices(devices, cfg)
+        return RoutingTable(self.version + 1, MappingProxyType(tenants), MappingProxyType(all_numbers),
+                            MappingProxyType(devices))
+
+    def with_user(self, tenant: str, user: UserConfig, version: int | None = None) -> RoutingTable:
+        """A new table in which one user of `tenant` is replaced (forwarding set by phone). For changes that
+        leave the user's numbers and devices alone; the user's settings must have been validated."""
+        old = self.tenants[tenant]
+        if user.key not in old.users or old.users[user.key].devices != user.devices:
+            raise ValueError(f"with_user changes an existing user's settings, not {user.key!r}'s devices")
+        users = dict(old.users)
+        users[user.key] = user
+        changed = replace(old, users=MappingProxyType(users), version=old.version if version is None else version)
+        tenants = dict(self.tenants)
+        tenants[tenant] = changed
+        return RoutingTable(self.version + 1, MappingProxyType(tenants), self.numbers, self.devices)
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_DEVICES: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+
+def phone_endpoint(device: str) -> str | None:
+    """The PJSIP endpoint a device dial string names ("PJSIP/anna" → "anna"); None for other kinds."""
+    tech, sep, name = device.partition("/")
+    if not sep or tech.upper() != "PJSIP" or not name or "@" in name or "/" in name or "&" in name:
+        return None
+    return name
+
+
+CLAIMED_TWICE = ("", "")  # a phone two users claim: it belongs to nobody (RoutingTable.devices)
+
+
+def _add_devices(devices: dict[str, tuple[str, str]], cfg: TenantConfig) -> None:
+    for user in cfg.users:
+        for device in user.devices:
+            endpoint = phone_endpoint(device)
+            if endpoint is None:
+                continue
+            owner = devices.get(endpoint)
+            devices[endpoint] = (cfg.key, user.key) if owner is None or owner == (cfg.key, user.key) else CLAIMED_TWICE
+
+
+def _member_codes(cfg: TenantConfig) -> Mapping[str, str]:
+    refs = [f"queue:{q.key}" for q in cfg.queues] + [f"group:{g.key}" for g in cfg.groups]
+    return MappingProxyType({str(n): ref for n, ref in enumerate(refs, 1)})
 
 
 def _by_key(items: Iterable[object]) -> Mapping[str, object]:
@@ -169,6 +223,8 @@ def compile_tenant(cfg: TenantConfig, validate: bool = True) -> tuple[TenantTabl
         boxes=_by_key(cfg.boxes),  # type: ignore[arg-type]
         prompts=frozenset(p.key for p in cfg.prompts),
         fallback=cfg.fallback,
+        main_number=next((n.number for n in cfg.numbers if n.flow is not None), None),
+        member_codes=_member_codes(cfg),
     )
     # Numbers of one tenant that share a destination share one route object: 1,000,000 numbers
     # over a few flows per tenant then cost a dict entry each, not an object each.
@@ -220,6 +276,7 @@ def compile_table(configs: Iterable[TenantConfig], version: int = 1, validate: b
     """Compile every tenant; all problems of all tenants are reported together."""
     tenants: dict[str, TenantTable] = {}
     numbers: dict[str, NumberRoute] = {}
+    devices: dict[str, tuple[str, str]] = {}
     problems: list[Problem] = []
     for cfg in configs:
         if cfg.key in tenants:
@@ -238,6 +295,7 @@ def compile_table(configs: Iterable[TenantConfig], version: int = 1, validate: b
             else:
                 numbers[number] = route
         tenants[cfg.key] = tenant
+        _add_devices(devices, cfg)
     if problems:
         raise InvalidConfig(problems)
-    return RoutingTable(version, MappingProxyType(tenants), MappingProxyType(numbers))
+    return RoutingTable(version, MappingProxyType(tenants), MappingProxyType(numbers), MappingProxyType(devices))

@@ -304,6 +304,12 @@ class UserConfig:
     call_waiting: bool = False
     email: str | None = None  # where their voicemail (and their boxes' messages) are mailed
     record: bool = False  # F-14: every call this user answers is recorded
+    # U-04: the caller ID their outbound calls present: "main" (the tenant's main number), "fixed", "mobile" (the
+    # user's own numbers) or a +E.164 number; always one the tenant owns. None: the fixed number, else the main one.
+    outbound_caller_id: str | None = None
+
+
+CALLER_ID_CHOICES = ("main", "fixed", "mobile")
 
 
 # --- answer groups, queues, voicemail, prompts, numbers -------------------------------------

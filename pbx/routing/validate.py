@@ -145,6 +145,13 @@ class _Checker:
                 self.add(f"schedule {schedule.key}", "bad-schedule", message)
         for user in cfg.users:
             self.user(user)
+        phones: dict[str, str] = {}
+        for user in cfg.users:
+            for device in user.devices:
+                other = phones.setdefault(device, user.key)
+                if other != user.key:
+                    self.add(f"user {user.key}", "device-taken", f"device {device} is already {other}'s: a phone "
+                             "belongs to one user")
         for group in cfg.groups:
             for member in group.members:
                 self.ref(f"group {group.key}", "user", member.user)
@@ -190,6 +197,30 @@ class _Checker:
             self.add(where, "bad-ring-time", "no-answer time must be 5–300 seconds")
         for rule in user.presence_rules:
             self.target(f"{where} presence rule {rule.status}", rule.target)
+        self.caller_id(where, user)
+
+    def caller_id(self, where: str, user: UserConfig) -> None:
+        """U-04: outbound calls present a number the tenant owns, never another."""
+        choice = user.outbound_caller_id
+        if choice is None:
+            return
+        owned = {n.number for n in self.cfg.numbers}
+        if choice == "main":
+            if not any(n.flow is not None for n in self.cfg.numbers):
+                self.add(where, "caller-id-not-owned", "caller ID 'main': the tenant has no main number")
+            return
+        if choice in ("fixed", "mobile"):
+            number = user.fixed_number if choice == "fixed" else user.mobile_number
+            if number is None:
+                self.add(where, "caller-id-not-owned", f"caller ID {choice!r}: {user.name} has no {choice} number")
+            elif number not in owned:
+                self.add(where, "caller-id-not-owned",
+                         f"caller ID {choice!r}: {number} is not one of the tenant's numbers")
+            return
+        if not is_e164(choice):
+            self.add(where, "bad-caller-id", f"caller ID {choice!r} is none of main, fixed, mobile or a +E.164 number")
+        elif choice not in owned:
+            self.add(where, "caller-id-not-owned", f"caller ID {choice} is not one of the tenant's numbers")
 
     def flow(self, flow: Flow) -> None:
         where = f"flow {flow.key}"
