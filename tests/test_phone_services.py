@@ -312,3 +312,24 @@ def test_the_prompt_row_remembers_the_file(tmp_path: Path) -> None:
             return session.scalar(select(PromptRow.file_path).where(PromptRow.key == "exempel-goteborg-meny"))
 
     assert run(tmp_path, body, media=True) == "t/exempel/exempel-goteborg-meny.wav"
+
+
+def test_a_message_from_a_caller_without_a_number_is_announced_without_it() -> None:
+    """A caller ID of "anonymous" or a name cannot be read out as digits: the listener hears when it came."""
+    from datetime import UTC, datetime
+
+    from pbx.ivr.services import _header
+    from pbx.voicemail.messages import Message
+
+    tenant = compile_table([exempel()]).tenants["exempel"]
+    at = datetime(2026, 11, 24, 9, 5, tzinfo=UTC)
+
+    def header(caller: str) -> list[str]:
+        return _header(Message("m1", "exempel", "vaxel", "c1", caller, MAIN_NUMBER, at, 3.0, "f.wav", 10, "x"),
+                       tenant, at)
+    assert header("+46701234567")[:2] == ["vm-from", "digits:0701234567"]
+    for caller in ("anonymous", "Anna <1001>", ""):
+        prompts = header(caller)
+        assert "vm-from" not in prompts and prompts[0] == "vm-received-today", (caller, prompts)
+        for key in prompts:
+            assert expand(key, "sv")  # every prompt can be said

@@ -304,7 +304,8 @@ def _header(message: Message, tenant: TenantTable, now: datetime) -> list[str]:
     if message.caller:
         home = f"+{tenant.home_cc}"
         national = "0" + message.caller[len(home):] if message.caller.startswith(home) else message.caller
-        prompts.extend(("vm-from", f"digits:{national.lstrip('+')}"))
+        if national.lstrip("+").isdigit():  # "anonymous" or a name is not read out (nor can it be)
+            prompts.extend(("vm-from", f"digits:{national.lstrip('+')}"))
     received = message.received_at.astimezone(tenant.tz)
     days = (now.astimezone(tenant.tz).date() - received.date()).days
     if days <= 0:
