@@ -630,6 +630,7 @@ def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.
     app[CTX] = context
     # the resource modules register their operations on `api` when imported
     import admin_api.accounts
+    import admin_api.devices
     import admin_api.flows
     import admin_api.operations
     import admin_api.stats

@@ -91,7 +91,9 @@ WATCHING = web.AppKey("wallboard_watching", _Watching)
 NUMBER = {"type": "number"}
 AGENT_BOARD = {"type": "object", "required": ["user", "name", "state"], "properties": {
     "user": {"type": "string"}, "name": {"type": "string"}, "state": {"type": "string", "enum": list(AGENT_STATES)},
-    "pause_reason": {"type": "string"}}}
+    "pause_reason": {"type": "string"},
+    "line": {"type": "string", "enum": ["", "free", "ringing", "in_call", "unavailable"],
+             "description": "the agent's line (U-06); empty for an agent who is not logged in"}}}
 QUEUE_BOARD = api.schema("QueueBoard", {
     "type": "object",
     "required": ["queue", "name", "agents_logged_in", "agents_free", "agents_busy", "agents_paused", "agents_wrapup",

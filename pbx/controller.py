@@ -28,6 +28,7 @@ from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backof
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
 from pbx.calls import CallLog, CallRecord
+from pbx.devices.lines import publish_line
 from pbx.features import PhoneFeatures
 from pbx.ivr.prompts import PromptStore
 from pbx.ivr.services import PhoneServices
@@ -237,8 +238,8 @@ class Controller:
             status = self.state.device_state(device, state)
             log.debug("line status", extra={"event": "line_status", "device": device, "status": status.value})
             owner = self.state.device_owner.get(device)
-            if owner is not None:
-                self._spawn(self.store.set_line(owner[0], owner[1], self.state.line(*owner)))
+            if owner is not None:  # the user's line and their phones' states, for every instance (U-06)
+                self._spawn(publish_line(self.store, self.state, *owner))
 
     def _on_hangup(self, message: Any) -> None:
         uid = message.get("Uniqueid")
@@ -403,7 +404,7 @@ class Controller:
                     devices[device] = state
             self.state.reset_devices(devices)
             for tenant, user in set(self.state.device_owner.values()):
-                await self.store.set_line(tenant, user, self.state.line(tenant, user))
+                await publish_line(self.store, self.state, tenant, user)
             log.info("resynchronised with Asterisk", extra={"event": "resync", "channels": len(alive),
                                                               "lost_calls": lost, "devices": len(devices)})
         except Exception as exc:  # a resync that fails must not take the controller down

@@ -74,4 +74,5 @@ __all__ = [
     "set_presence",
 ]
 
+import pbx.devices.models  # users' phones, PJSIP realtime: registered on Base with the rest
 import pbx.stats.alarm_models  # noqa: F401  (wallboard alarm thresholds: registered on Base with the rest)

@@ -51,6 +51,8 @@ from pbx.db.models import (
     VoicemailListenerRow,
     table_of,
 )
+from pbx.devices.provision import prune as prune_devices
+from pbx.devices.provision import remove_tenant_devices
 from pbx.routing.model import (
     Announcement,
     BarringClass,
@@ -179,6 +181,7 @@ def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account]
             number_accounts, user_accounts = _insert_accounts(session, tid, cfg, accounts)
         session.add_all(_config_rows(tid, cfg, number_accounts, user_accounts, prompt_files, flow_versions))
         session.flush()
+        prune_devices(session, tid, cfg)  # phones the configuration no longer gives a user leave Asterisk
     _forget_tenant(session, tid)
 
 
@@ -199,6 +202,7 @@ def delete_tenant(session: Session, key: str) -> bool:
     row = session.scalars(select(TenantRow).where(TenantRow.key == key)).one_or_none()
     if row is None:
         return False
+    remove_tenant_devices(session, row.id)
     session.delete(row)
     session.flush()
     return True

@@ -2,7 +2,8 @@
 
 Key layout (the tenant is a hash tag, so one tenant's keys share a Cluster slot and a script may touch several):
   {P}{T}:user:U          hash: line, presence (JSON), spans (JSON for Lua), paused, pause_reason, wrapup_until,
-                         wrapup_queue, reserved_for, reserved_at, last_call_end, calls_taken, missed_in_row
+                         wrapup_queue, reserved_for, reserved_at, last_call_end, calls_taken, missed_in_row,
+                         devices (JSON: the user's phones' device states as Asterisk names them)
   {P}{T}:in:U            set of "queue:KEY"/"group:KEY" U is logged in to
   {P}{T}:members:K:KEY   set of users logged in to K ("queue"|"group") KEY
   {P}{T}:agents          set of users with ACD state (logins, pauses, wrap-up…)
@@ -294,6 +295,14 @@ class RedisStore:
     async def line(self, tenant: str, user: str) -> LineStatus:
         raw = await self._client.hget(self._user(tenant, user), "line")
         return LineStatus(_s(raw)) if raw else LineStatus.IDLE
+
+    async def set_device_states(self, tenant: str, user: str, states: Mapping[str, str]) -> None:
+        await self._client.hset(self._user(tenant, user), mapping={"tenant": tenant, "user": user,
+                                                                   "devices": json.dumps(dict(states))})
+
+    async def device_states(self, tenant: str, user: str) -> dict[str, str]:
+        raw = await self._client.hget(self._user(tenant, user), "devices")
+        return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
     async def login(self, tenant: str, user: str, kind: str, key: str, by: str | None = None) -> None:
         await self._membership("login", "SADD", tenant, user, kind, key, by)

@@ -204,6 +204,9 @@ class LiveStore(Protocol):
     async def presence_entries(self, tenant: str, user: str) -> tuple[PresenceEntry, ...]: ...
     async def set_line(self, tenant: str, user: str, status: LineStatus) -> None: ...
     async def line(self, tenant: str, user: str) -> LineStatus: ...
+    # the device states (as Asterisk names them) of the user's phones, behind their line (pbx.devices.lines)
+    async def set_device_states(self, tenant: str, user: str, states: Mapping[str, str]) -> None: ...
+    async def device_states(self, tenant: str, user: str) -> dict[str, str]: ...
     async def login(self, tenant: str, user: str, kind: str, key: str, by: str | None = None) -> None: ...
     async def logout(self, tenant: str, user: str, kind: str, key: str, by: str | None = None) -> None: ...
     async def logged_in(self, tenant: str, kind: str, key: str) -> frozenset[str]: ...
@@ -290,6 +293,7 @@ class MemoryStore:
         self._clock = clock
         self._replica = LiveReplica()
         self._data = _MemoryTenants()
+        self._device_states: dict[tuple[str, str], dict[str, str]] = {}
         self._subscribers: set[_QueueSubscription] = set()
 
     # --- presence, line, membership ---
@@ -306,6 +310,12 @@ class MemoryStore:
 
     async def line(self, tenant: str, user: str) -> LineStatus:
         return self._replica.line(tenant, user)
+
+    async def set_device_states(self, tenant: str, user: str, states: Mapping[str, str]) -> None:
+        self._device_states[(tenant, user)] = dict(states)
+
+    async def device_states(self, tenant: str, user: str) -> dict[str, str]:
+        return dict(self._device_states.get((tenant, user), {}))
 
     async def login(self, tenant: str, user: str, kind: str, key: str, by: str | None = None) -> None:
         self._membership("login", tenant, user, membership_ref(kind, key), by)

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from pbx.acd.model import AgentState
 from pbx.db.models import TenantRow
 from pbx.db.session import in_db
+from pbx.devices.lines import line_label
 from pbx.routing.state import LineStatus
 from pbx.state.store import WaitingEntry, available_at
 from pbx.stats.models import CallRecordRow
@@ -98,6 +99,7 @@ class AgentBoard:
     name: str
     state: str  # one of AGENT_STATES
     pause_reason: str = ""
+    line: str = ""  # U-06: free | ringing | in_call | unavailable ("" for an agent who is not logged in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,8 @@ class QueueBoard:
                 "average_wait_s": self.average_wait_s, "answered_today": self.answered_today,
                 "missed_today": self.missed_today, "service_level": self.service_level,
                 "service_level_s": SERVICE_LEVEL_S,
-                "agents": [{"user": a.user, "name": a.name, "state": a.state, "pause_reason": a.pause_reason}
+                "agents": [{"user": a.user, "name": a.name, "state": a.state, "pause_reason": a.pause_reason,
+                            "line": a.line}
                            for a in self.agents]}
 
     def metric(self, name: str) -> float | None:
@@ -169,7 +172,8 @@ def queue_board(live: TenantLive, queue: QueueLive, now: float) -> QueueBoard:
             agents.append(AgentBoard(user, "", "logged_out"))
             continue
         state = agent_state(agent, ref, now, live.reserve_ttl_s)
-        agents.append(AgentBoard(user, agent.name, state, agent.state.pause_reason if state == "paused" else ""))
+        agents.append(AgentBoard(user, agent.name, state, agent.state.pause_reason if state == "paused" else "",
+                                 line_label(agent.line)))
     count = {s: sum(1 for a in agents if a.state == s) for s in AGENT_STATES}
     callers = [e for e in queue.waiting if e.callback is None]
     waits = [max(0.0, now - e.joined_at) for e in callers]
