@@ -7,6 +7,7 @@ scripts/bootstrap.sh
 scripts/ensure-postgres.sh
 scripts/ensure-redis.sh
 scripts/ensure-media-tools.sh
+scripts/ensure-browser.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 exec .venv/bin/python -m pytest -q "$@"

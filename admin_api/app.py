@@ -633,6 +633,7 @@ def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.
     import admin_api.devices
     import admin_api.flows
     import admin_api.operations
+    import admin_api.pages
     import admin_api.stats
     import admin_api.wallboard
     document = api.document()
@@ -648,5 +649,6 @@ def create_app(context: ApiContext, *, validate_responses: bool = False) -> web.
     app.router.add_get(f"{PREFIX}/docs", docs)
     api.add_routes(app, authenticate, validate_responses)
     admin_api.wallboard.extra_routes(app)  # the WebSocket stream and its alarm watcher
+    admin_api.pages.add_pages(app)  # the web pages at /app/ (no part of the document)
     return app
 

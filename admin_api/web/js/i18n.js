@@ -1,0 +1,60 @@
+// Swedish and English. The texts are in ../texts.json (one object per language, the same keys in both);
+// the language comes from the browser the first time, then from the person's own choice, remembered.
+
+const STORE = "pbx.lang";
+export const LANGUAGES = ["sv", "en"];
+let texts = {sv: {}, en: {}};
+let language = "sv";
+
+function fromBrowser() {
+  for (const tag of navigator.languages || [navigator.language || ""]) {
+    const base = String(tag).toLowerCase().split("-")[0];
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return "en";
+}
+
+export async function loadTexts() {
+  const response = await fetch(new URL("../texts.json", import.meta.url), {credentials: "same-origin"});
+  texts = await response.json();
+  let saved = null;
+  try { saved = localStorage.getItem(STORE); } catch { /* storage may be off */ }
+  language = LANGUAGES.includes(saved) ? saved : fromBrowser();
+  document.documentElement.lang = language;
+}
+
+export function lang() { return language; }
+
+export function setLang(next) {
+  if (!LANGUAGES.includes(next)) return;
+  language = next;
+  document.documentElement.lang = next;
+  try { localStorage.setItem(STORE, next); } catch { /* not remembered, still used */ }
+}
+
+export function has(key) { return key in (texts[language] || {}); }
+
+/** The text for `key` in the current language, {name} placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  const raw = (texts[language] || {})[key] ?? (texts.en || {})[key] ?? key;
+  return raw.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+export function locale() { return language === "sv" ? "sv-SE" : "en-GB"; }
+
+export function formatNumber(n, options = {}) {
+  return new Intl.NumberFormat(locale(), options).format(n);
+}
+
+/** Seconds as m:ss (or h:mm:ss). */
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+  const two = v => String(v).padStart(2, "0");
+  return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
+}
+
+export function formatTime(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(locale(), {hour: "2-digit", minute: "2-digit"});
+}

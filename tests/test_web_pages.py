@@ -1,0 +1,467 @@
+"""The web pages (issue 8) in a real browser: Playwright driving Debian's Chromium, headless, against a running
+controller in front of the simulated Asterisk and the admin API serving the pages over real HTTP on loopback.
+
+Sign-in with the second factor, the start page's figures against the API's own, a simulated call that appears
+on the wallboard live and raises its alarm, the users and numbers lists (search, filter, sort, pages, export),
+the language switch, and tenant isolation as a person sees it (another tenant's object is "not found").
+Screenshots of every main page, at desktop and phone width, are kept in var/screenshots/ (PBX_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import http.client
+import io
+import json
+import os
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from admin_api.pages import CSP, WEB_DIR
+from pbx.asterisk.simulator import CallScript
+from pbx.controller import Controller
+from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER, STOCKHOLM, demo_presence, demo_tenants
+from pbx.live import simulator_for
+from pbx.settings import Settings
+from pbx.stats.alarms import METRICS
+from pbx.stats.wallboard import AGENT_STATES
+from tests.admin_world import PASSWORD, World, world
+
+T = TypeVar("T")
+TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
+SPEED = 10.0  # simulated seconds per real second
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("PBX_SCREENSHOTS", ROOT / "var" / "screenshots"))
+CHROMIUM = os.environ.get("PBX_TEST_CHROMIUM", "/usr/bin/chromium")
+# as this machine's notes say: no sandbox as root, and nothing that reaches for the (closed) network
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 20_000
+
+
+class Site:
+    """The controller with the demo tenants in front of the simulator, and the admin API with the pages, on an
+    event loop in a thread of their own (the browser is driven from the test's thread)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.ready = threading.Event()
+        self.failure: BaseException | None = None
+        self.stop: asyncio.Event | None = None
+        self.w: World | None = None
+        self.controller: Controller | None = None
+        self.sim: Any = None
+        self.thread = threading.Thread(target=self._thread, name="web-pages-site", daemon=True)
+
+    def _thread(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # handed to the test's thread
+            self.failure = exc
+        finally:
+            self.ready.set()
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+        settings = Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0,
+                            spool=str(self.tmp / "spool"))
+        tenants = demo_tenants()
+        self.sim = simulator_for(settings, tenants, TUE_10, SPEED)
+        self.controller = Controller(settings, tenants, demo_presence(TUE_10.date()), clock=self.sim.clock.now,
+                                     simulator=self.sim)
+        await self.controller.start()
+        try:
+            async with world(self.tmp, controller=self.controller) as w:
+                self.w = w
+                self.ready.set()
+                await self.stop.wait()
+        finally:
+            await self.controller.stop()
+
+    def __enter__(self) -> Site:
+        self.thread.start()
+        self.ready.wait(120)
+        if self.failure is not None or self.w is None:
+            raise RuntimeError("the site did not start") from self.failure
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.loop is not None and self.stop is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(60)
+        if self.failure is not None:
+            raise RuntimeError("the site failed") from self.failure
+
+    @property
+    def base(self) -> str:
+        assert self.w is not None
+        return self.w.base
+
+    def run(self, work: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
+        """Run `work()` on the site's event loop and wait for its result."""
+        assert self.loop is not None
+
+        async def wrapped() -> T:
+            return await work()
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with Site(tmp_path_factory.mktemp("web")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        # never a skip: scripts/ensure-browser.sh installs Debian's chromium for the suite
+        pytest.fail(f"{CHROMIUM} not found: run scripts/ensure-browser.sh or set PBX_TEST_CHROMIUM", pytrace=False)
+    with sync_playwright() as p:
+        yield launch(p)
+
+
+def launch(p: Playwright) -> Browser:
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP, locale="sv-SE", timezone_id="Europe/Stockholm",
+                                  accept_downloads=True, base_url=site.base)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # the API's 4xx answers the tests provoke are logged by the browser too: those are expected
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not re.search(r"status of 4\d\d", m.text) else None)
+    yield page
+    context.close()
+    # a script error, or a resource the Content-Security-Policy refused, is a broken page
+    assert errors == []
+
+
+def shot(page: Page, name: str) -> None:
+    """The page as it is now, at desktop and at phone width."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(150)  # one layout at the new width
+    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def sign_in(page: Page, site: Site, login: str) -> None:
+    page.goto(f"{site.base}/app/#/login")
+    page.get_by_label("E-post").fill(login)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    if login == "boss@exempel.se":
+        assert site.w is not None
+        page.get_by_label("Kod (6 siffror)").fill(pyotp.TOTP(site.w.totp).now())
+        page.get_by_role("button", name="Fortsätt").click()
+    expect(page.get_by_role("heading", level=1, name="Översikt")).to_be_visible()
+
+
+def api_json(page: Page, path: str) -> Any:
+    """What the API itself answers this page's session (the same cookie)."""
+    r = page.request.get(path)
+    assert r.ok, r.text()
+    return r.json()
+
+
+def table_column(page: Page, n: int) -> list[str]:
+    return [c.strip() for c in page.locator(f"table.list tbody tr td:nth-child({n})").all_inner_texts()]
+
+
+# --- serving ---------------------------------------------------------------------------------------------------
+
+
+def test_pages_are_served_with_security_headers_and_are_no_part_of_the_api_document(site: Site) -> None:
+    host = urlsplit(site.base)
+    conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=10)
+
+    def get(path: str) -> tuple[int, dict[str, str], bytes]:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+
+    status, headers, _ = get("/")
+    assert (status, headers["location"]) == (302, "/app/")
+    status, headers, body = get("/app/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert headers["content-security-policy"] == CSP and "'unsafe-inline'" not in CSP
+    assert (headers["x-content-type-options"], headers["referrer-policy"]) == ("nosniff", "same-origin")
+    assert b'<script type="module" src="js/main.js">' in body and b"<script>" not in body  # no inline script
+    status, headers, _ = get("/app/js/main.js")
+    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    for outside in ("/app/../pages.py", "/app/%2e%2e/pages.py", "/app/js/%2e%2e/%2e%2e/pages.py", "/app/.hidden",
+                    "/app/nothing.js", "/app/js/"):
+        status, headers, body = get(outside)
+        assert status == 404, outside
+        assert headers["content-type"].startswith("application/problem+json")
+    status, _, body = get("/api/v1/openapi.json")
+    assert status == 200 and not [p for p in json.loads(body)["paths"] if not p.startswith("/api/v1/")]
+    conn.close()
+
+
+def test_every_text_the_pages_use_exists_in_swedish_and_english() -> None:
+    texts = json.loads((WEB_DIR / "texts.json").read_text(encoding="utf-8"))
+    assert set(texts) == {"sv", "en"} and set(texts["sv"]) == set(texts["en"])
+    used = {key for f in WEB_DIR.rglob("*.js") for key in re.findall(r"\bt\(\"([a-z0-9_.-]+)\"",
+                                                                     f.read_text(encoding="utf-8"))}
+    assert len(used) > 50 and used - set(texts["sv"]) == set()
+    # keys made at run time: every agent state, alarm metric and user kind the API may send
+    made = {*(f"state.{s}" for s in AGENT_STATES), *(f"metric.{m}" for m in METRICS),
+            *(f"kind.{k}" for k in ("fixed", "mobile", "both"))}
+    assert made - set(texts["sv"]) == set()
+    assert all(texts["sv"][k] != texts["en"][k] for k in ("login.title", "start.title", "notfound.title"))
+
+
+# --- in the browser ------------------------------------------------------------------------------------------
+
+
+def test_sign_in_by_keyboard_with_totp_then_the_start_page_shows_the_demo_company(site: Site, page: Page) -> None:
+    assert site.w is not None
+    page.goto(f"{site.base}/")
+    expect(page).to_have_url(re.compile(r"/app/#/login$"))
+    expect(page.get_by_role("heading", level=1, name="Logga in")).to_be_visible()
+    shot(page, "01-sign-in")
+    # by keyboard alone: the login field has the focus; Tab to the password, Enter sends
+    expect(page.get_by_label("E-post")).to_be_focused()
+    page.keyboard.type("boss@exempel.se")
+    page.keyboard.press("Tab")
+    page.keyboard.type("not the password")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("Fel inloggning eller lösenord.")
+    expect(page.get_by_label("Lösenord")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+
+    # the second step: a code of the wrong shape is the API's 422, shown beside the code field
+    code = page.get_by_label("Kod (6 siffror)")
+    expect(code).to_be_focused()
+    page.keyboard.type("12345")
+    page.keyboard.press("Enter")
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field", has=code).locator(".field-error")).to_have_text("Fel format.")
+    expect(code).to_have_accessible_description(re.compile("Fel format"))
+    shot(page, "02-second-factor-error")
+    code.fill(pyotp.TOTP(site.w.totp).now())
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1, name="Översikt")).to_be_visible()
+    expect(page.get_by_text("Välkommen, Bo Ss.")).to_be_visible()
+    # the numbers that lead to a call flow: both offices' main numbers and the service numbers
+    flows = [n["number"] for n in api_json(page, "/api/v1/numbers?per_page=500")["items"] if n["flow"]]
+    assert MAIN_NUMBER in flows and GOTEBORG_NUMBER in flows
+    expect(page.locator("ul.numbers a.number")).to_have_text(flows)
+    # the figures are the API's: the wallboard's sums, and the voicemail boxes' unheard messages
+    board = api_json(page, "/api/v1/wallboard")
+    logged_in = {a["user"] for q in board["queues"] for a in q["agents"] if a["state"] != "logged_out"}
+    boxes = api_json(page, "/api/v1/voicemail/boxes?per_page=500")["items"]
+    expect(page.locator(".stat", has_text="Kunder i kö nu").locator(".value")).to_have_text(
+        str(sum(q["callers_waiting"] for q in board["queues"])))
+    expect(page.locator(".stat", has_text="Inloggade agenter").locator(".value")).to_have_text(str(len(logged_in)))
+    expect(page.locator(".stat", has_text="Missade samtal idag").locator(".value")).to_have_text(
+        str(sum(q["missed_today"] for q in board["queues"])))
+    unheard = sum(b["new"] for b in boxes)
+    assert unheard >= 1  # the test world leaves a message in Exempel's switchboard box
+    expect(page.locator(".stat", has_text="Olyssnade röstmeddelanden").locator(".value")).to_have_text(str(unheard))
+    assert len(logged_in) >= 1
+    shot(page, "03-start")
+
+    # the menu on a phone is a real button that opens and closes the navigation
+    page.set_viewport_size(PHONE)
+    menu = page.get_by_role("button", name="Meny")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Användare")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "03-start-menu-phone.png"))
+    page.set_viewport_size(DESKTOP)
+
+    # signing out ends the session: a page that needs it goes back to sign-in, and remembers where it was going
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page.get_by_role("heading", level=1, name="Logga in")).to_be_visible()
+    page.goto(f"{site.base}/app/#/users")
+    expect(page).to_have_url(re.compile(r"#/login\?next=%2Fusers$"))
+    assert page.request.get(f"{site.base}/api/v1/me").status == 401
+
+
+def test_sign_in_with_a_code_by_sms(site: Site, page: Page) -> None:
+    assert site.w is not None
+    sent = len(site.w.sms)
+    page.goto(f"{site.base}/app/")
+    page.get_by_label("E-post").fill("sms@exempel.se")
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    code = page.get_by_label("Kod (6 siffror)")
+    expect(code).to_have_accessible_description("Koden i SMS:et vi just skickade till din mobil.")
+    assert len(site.w.sms) == sent + 1 and site.w.sms[-1]["to"] == "+46701234567"
+    code.fill(site.w.sms[-1]["text"].rsplit(" ", 1)[1])
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page.get_by_role("heading", level=1, name="Översikt")).to_be_visible()
+    expect(page.locator("#me")).to_have_text("Sam Ms")
+
+
+def test_a_call_into_support_appears_on_the_wallboard_live_and_raises_its_alarm(site: Site, page: Page) -> None:
+    controller, sim = site.controller, site.sim
+    assert controller is not None
+    # David is logged out and Eva at lunch: a caller for support waits in the queue
+    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
+    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
+    sign_in(page, site, "boss@exempel.se")
+    alarm = page.request.post(f"{site.base}/api/v1/queues/support/alarms", headers={"X-Requested-With": "pbx"},
+                              data={"name": "Kön växer", "metric": "callers_waiting", "threshold": 1,
+                                    "clear_after_s": 0, "event": True})
+    assert alarm.status == 201, alarm.text()
+    try:
+        page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Wallboard").click()
+        expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+        tile = page.locator('.tile[data-queue="support"]')
+        waiting = tile.locator('[data-figure="callers_waiting"]')
+        expect(tile.get_by_role("heading", name="Support")).to_be_visible()
+        expect(waiting).to_have_text("0")
+        expect(tile).not_to_have_class(re.compile(r"\balarm\b"))
+        expect(tile.locator(".agent.paused")).to_contain_text("Pausad – lunch")
+        shot(page, "04-wallboard")
+
+        # the queue chooser: a wallboard of chosen queues, kept in the address
+        chooser = page.locator("details.choose")
+        chooser.locator("summary").click()
+        chooser.get_by_label("Support").uncheck()
+        expect(tile).to_have_count(0)
+        expect(page.get_by_text("Inga köer att visa.")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"#/wallboard\?queues=-$"))
+        chooser.get_by_label("Support").check()
+        expect(tile).to_have_count(1)
+        chooser.locator("summary").click()
+
+        call = site.run(lambda: sim.place_call("+46705550001", MAIN_NUMBER, CallScript(keys=["2"])))
+        expect(waiting).to_have_text("1", timeout=WAIT_MS)  # pushed over the WebSocket: no reload
+        expect(tile).to_have_class(re.compile(r"\balarm\b"), timeout=WAIT_MS)
+        expect(tile.locator(".badge")).to_have_text("LARM")
+        expect(tile.locator("ul.alarms")).to_contain_text("Kön växer: 1 (gräns 1)")
+        expect(page.locator(".alarm-summary")).to_contain_text("Support")
+        expect(tile.locator('[data-figure="longest_wait_s"]')).not_to_have_text("0:00", timeout=WAIT_MS)
+        shot(page, "05-wallboard-alarm")
+
+        async def hang_up() -> None:
+            sim.node.request_hangup(sim.node.find(call.uniqueid), remote=True)
+        site.run(hang_up)
+        expect(waiting).to_have_text("0", timeout=WAIT_MS)
+        expect(tile.locator('[data-figure="missed_today"]')).to_have_text("1", timeout=WAIT_MS)
+        expect(tile).not_to_have_class(re.compile(r"\balarm\b"), timeout=WAIT_MS)
+        # the start page follows the same stream
+        page.get_by_role("link", name="Översikt").click()
+        expect(page.locator(".stat", has_text="Missade samtal idag").locator(".value")).to_have_text("1")
+    finally:
+        page.request.delete(f"{site.base}/api/v1/queues/support/alarms/{alarm.json()['id']}",
+                            headers={"X-Requested-With": "pbx"})
+        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
+        site.run(lambda: controller.acd.agent_login("exempel", "david"))
+
+
+def test_users_and_numbers_lists_search_filter_sort_page_and_export(site: Site, page: Page) -> None:
+    sign_in(page, site, "viewer@exempel.se")  # the right "view" only: no voicemail figure for them
+    expect(page.locator(".stat", has_text="Olyssnade röstmeddelanden")).to_contain_text("Du har inte behörighet")
+    page.get_by_role("link", name="Användare").click()
+    expect(page.get_by_role("heading", level=1, name="Användare")).to_be_visible()
+    everyone = api_json(page, "/api/v1/users?per_page=500")
+    expect(page.locator("table.list tbody tr")).to_have_count(everyone["total"])
+    expect(page.get_by_role("status").filter(has_text="av")).to_have_text(
+        f"1–{everyone['total']} av {everyone['total']} (sida 1 av 1)")
+    shot(page, "06-users")
+
+    # search: the rows are the API's rows for the same words
+    page.get_by_role("searchbox", name="Sök").fill("berg")
+    page.get_by_role("searchbox", name="Sök").press("Enter")
+    found = [u["name"] for u in api_json(page, "/api/v1/users?q=berg")["items"]]
+    assert 1 <= len(found) < everyone["total"]
+    expect(page.locator("table.list tbody tr td:first-child")).to_have_text(found)
+    expect(page.get_by_text("Observera att listan har ett aktivt filter.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"#/users\?q=berg$"))
+
+    # export: the whole filtered list, as the API writes it
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][0] == "name" and [r[0] for r in rows[1:]] == found
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"  # a zip: the workbook
+
+    # clearing the filter, then sorting by name: the first click turns the default order round
+    page.get_by_role("button", name="Nollställ filtrering").click()
+    expect(page.locator("table.list tbody tr")).to_have_count(everyone["total"])
+    name_header = page.get_by_role("columnheader", name="Namn")
+    expect(name_header).to_have_attribute("aria-sort", "ascending")
+    name_header.get_by_role("button").click()
+    expect(name_header).to_have_attribute("aria-sort", "descending")
+    backwards = [u["name"] for u in api_json(page, "/api/v1/users?sort=-name&per_page=500")["items"]]
+    expect(page.locator("table.list tbody tr td:first-child")).to_have_text(backwards)
+
+    # pages: three a page, the next page is the API's second page
+    page.goto(f"{site.base}/app/#/users?sort=name&per_page=3")
+    second = [u["name"] for u in api_json(page, "/api/v1/users?sort=name&per_page=3&page=2")["items"]]
+    expect(page.get_by_role("button", name="Föregående")).to_be_disabled()
+    page.get_by_role("button", name="Nästa").click()
+    expect(page.locator("table.list tbody tr td:first-child")).to_have_text(second)
+    expect(page).to_have_url(re.compile(r"page=2"))
+
+    # one user's page (the control for the isolation test: this is what Annat's administrator must not see)
+    page.goto(f"{site.base}/app/#/users/anna")
+    expect(page.get_by_role("heading", level=1, name="Anna Andersson")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("+46701111111")
+    shot(page, "07-user")
+
+    # numbers, filtered by account through the select
+    page.get_by_role("link", name="Nummer", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Nummer")).to_be_visible()
+    expect(page.locator("table.list tbody tr").first).to_be_visible()
+    page.get_by_label("Konto").select_option("goteborg")
+    gbg = [n["number"] for n in api_json(page, "/api/v1/numbers?account=goteborg")["items"]]
+    assert GOTEBORG_NUMBER in gbg and MAIN_NUMBER not in gbg
+    expect(page.locator("table.list tbody tr td:first-child")).to_have_text(gbg)
+    shot(page, "08-numbers")
+
+    # English, and it is remembered
+    page.get_by_label("Språk").select_option("en")
+    expect(page.get_by_role("heading", level=1, name="Numbers")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="Numbers")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    shot(page, "09-numbers-english")
+
+
+def test_an_administrator_of_another_tenant_sees_none_of_exempels_pages(site: Site, page: Page) -> None:
+    sign_in(page, site, "admin@annat.se")
+    expect(page.locator("#tenant")).to_have_text("annat")
+    expect(page.locator("ul.numbers")).not_to_contain_text(MAIN_NUMBER)
+    for path in ("/users/anna", f"/numbers/{MAIN_NUMBER.replace('+', '%2B')}", "/numbers/%2B46317654300"):
+        page.goto(f"{site.base}/app/#{path}")
+        expect(page.get_by_role("heading", level=1, name="Hittades inte")).to_be_visible()
+        assert page.request.get(f"{site.base}/api/v1{path}").status == 404  # what the page showed: the API's 404
+    shot(page, "10-not-found")
+    page.goto(f"{site.base}/app/#/users")
+    expect(page.get_by_role("heading", level=1, name="Användare")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="av")).to_be_visible()
+    expect(page.locator("table.list")).not_to_contain_text("Anna Andersson")
+    page.goto(f"{site.base}/app/#/wallboard")
+    expect(page.get_by_text("Inga köer att visa.")).to_be_visible()
+    expect(page.locator(".tile")).to_have_count(0)
