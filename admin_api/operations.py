@@ -30,6 +30,7 @@ from pbx.acd import callback as cbm
 from pbx.acd.model import FINAL_CALLBACK_STATUSES, AgentState, CallbackRequest, CallbackStatus
 from pbx.acd.service import AgentError
 from pbx.asterisk.ami import AMIActionError, AMIError
+from pbx.calls import TransferError
 from pbx.db.models import NumberRow, UserRow
 from pbx.recording.control import LiveRecording, RecordingError
 from pbx.routing.model import (
@@ -884,6 +885,54 @@ async def hang_up_call(ctx: Ctx) -> web.StreamResponse:
     log.info("call hung up by an administrator", extra={"event": "call_hangup", "tenant": ctx.who.tenant,
                                                          "call": rec.uniqueid, "by": ctx.who.login})
     return web.Response(status=204)
+
+
+TRANSFER_BODY = {"type": "object", "required": ["to", "mode"], "additionalProperties": False, "properties": {
+    "to": {"type": "string", "pattern": "^[0-9*#+]{2,32}$",
+           "description": "a colleague's extension, a number of the tenant, or an outside number: decided as a call "
+                          "from the phone of the user on the call (presence, forwarding, barring, caller ID)"},
+    "mode": {"type": "string", "enum": ["blind", "attended"],
+             "description": "blind: the caller goes to `to` at once; attended: the caller waits on hold while the "
+                            "user's phone calls `to`, and the transfer completes when the user hangs up (no answer "
+                            "within 15 s: the user is back with the caller)"}}}
+TRANSFER = api.schema("Transfer", {"type": "object", "required": ["call_id", "mode", "to", "transferer"],
+                                   "properties": {
+    "call_id": {"type": "string"}, "mode": {"type": "string", "enum": ["blind", "attended"]},
+    "to": {"type": "string"}, "transferer": {"type": "string", "description": "the user whose phone transfers"}}})
+
+
+def _transfer_problem(exc: TransferError) -> Problem:
+    if exc.code == "not-found":
+        return not_found(str(exc))
+    if exc.code == "asterisk-unavailable":
+        return Problem(503, "asterisk-unavailable", "Asterisk is not connected", str(exc))
+    if exc.code == "not-answered":
+        return Problem(409, "not-answered", "Nobody has the caller yet", str(exc))
+    return Problem(409, "not-a-user", "The call is not with a user's phone", str(exc))
+
+
+@api.op("POST", "/calls/{id}/transfer", "Transfer a call in progress from the user who has it: blind, or attended "
+        "(U-08); the call keeps its record", tag="calls", right="agents", params=[Param("id", "path", CALL_ID)],
+        body=TRANSFER_BODY, responses={202: ("application/json", TRANSFER), **CONFLICT, **INVALID, **UNAVAILABLE})
+async def transfer_call(ctx: Ctx) -> web.StreamResponse:
+    controller, rec = await _one_call(ctx)
+    before = _call(controller, rec)
+    to, mode = ctx.body["to"], ctx.body["mode"]
+    try:
+        result = await controller.transfer(ctx.who.tenant, rec.uniqueid, to, mode)
+    except TransferError as exc:
+        raise _transfer_problem(exc) from None
+    except AMIActionError as exc:  # it ended or left its bridge between the look and the transfer
+        if "does not exist" in exc.reason:
+            raise not_found(f"call {rec.uniqueid} in progress ({exc.reason})") from None
+        raise Problem(409, "not-transferable", "Asterisk refused the transfer", exc.reason) from None
+    except AMIError as exc:
+        raise Problem(503, "asterisk-unavailable", "Asterisk did not answer", str(exc)) from None
+    await _record(ctx_of(ctx.request), ctx.who, "transfer", "call", rec.uniqueid, before, result)
+    log.info("call transferred by an administrator", extra={
+        "event": "call_transfer", "tenant": ctx.who.tenant, "call": rec.uniqueid, "mode": mode, "to": to,
+        "by": ctx.who.login})
+    return json_response(result, 202)
 
 
 # --- recording a live call -----------------------------------------------------------------------

@@ -10,6 +10,15 @@ from datetime import datetime
 from pbx.routing.engine import Call, Decision
 
 
+class TransferError(Exception):
+    """A transfer that cannot be made (Controller.transfer): code not-found | asterisk-unavailable |
+    not-answered | not-a-user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass
 class CallRecord:
     uniqueid: str
@@ -35,6 +44,8 @@ class CallRecord:
     voicemail: bool = False  # a message was left
     voicemail_box: str | None = None  # the box the caller was sent to
     written: bool = False  # handed to the record writer: later news goes as a patch
+    # transferred (U-08): the caller's call keeps this record; the next answer says who has the caller now
+    reanswer: bool = False
 
 
 class CallLog:

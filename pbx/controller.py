@@ -27,11 +27,11 @@ from pbx.asterisk.agi_server import FastAGIServer
 from pbx.asterisk.ami import AMIAuthError, AMIClient, AMIConnectionError, backoff_delay
 from pbx.asterisk.contract import ContractSettings
 from pbx.asterisk.router import Router
-from pbx.calls import CallLog, CallRecord
+from pbx.calls import CallLog, CallRecord, TransferError
 from pbx.devices.lines import publish_line
 from pbx.features import PhoneFeatures
 from pbx.ivr.prompts import PromptStore
-from pbx.ivr.services import PhoneServices
+from pbx.ivr.services import PhoneServices, identify
 from pbx.notifications import build_notifier, callback_message
 from pbx.recording.control import LiveRecording, RecordingControl, RecordingError
 from pbx.recording.index import RecordingIndex
@@ -53,6 +53,7 @@ log = logging.getLogger("pbx.controller")
 Presences = dict[tuple[str, str], tuple[PresenceEntry, ...]]
 
 
+TRANSFER_CONTEXT = "pbx-phones"  # where a transfer dials (features.conf): decided as a call from the user's phone
 RELOAD_EVERY_S = 0.5  # how often the configuration stamp is polled: one small query
 REPORTS_EVERY_S = 60.0  # how often due report schedules are looked for (each run is claimed once)
 
@@ -89,7 +90,7 @@ class Controller:
         self.recording_index = recording_index
         self.prompts = prompts
         self.record_writer = CallRecordWriter(CallRecordStore(sessions)) if sessions is not None else None
-        self.records = CallRecorder(self.calls, self.record_writer, self.state.device_owner.get)
+        self.records = CallRecorder(self.calls, self.record_writer, self.state.device_owner.get, names=self._who)
         self.reports = ReportMailer(sessions, lambda: self.notifier, self.clock) if sessions is not None else None
         self.acd = AcdService(self.store, self.tables, self._switch, self.clock, trunk=settings.trunk,
                               on_callback_filed=self._callback_filed, on_event=self.records.acd)
@@ -166,6 +167,9 @@ class Controller:
         self.ami.on_event("DeviceStateChange", self._on_device_state)
         self.ami.on_event("Hangup", self._on_hangup)
         self.ami.on_event("DialEnd", self._on_dial_end)
+        self.ami.on_event("BlindTransfer", self.records.blind_transfer)  # U-08: the caller's record goes on
+        self.ami.on_event("AttendedTransfer", self.records.attended_transfer)
+        self.ami.on_event("LocalBridge", self.records.local_pair)
         self.ami.on_reconnect(self.resync)
         self._ami_task = asyncio.create_task(self._connect_ami(), name="ami-connect")
         if self.sim is not None:  # the simulator is up already: be ready before returning
@@ -269,6 +273,47 @@ class Controller:
             if status == "ANSWER":
                 self._spawn(self._record_if_configured(uid, message.get("Channel") or "",
                                                        message.get("DestChannel") or ""))
+
+    def _who(self, tenant: str, ref: str) -> tuple[str, str] | None:
+        """(name, extension) of the tenant's user that a user key, extension, number or device names."""
+        table = self.tables.table.tenants.get(tenant)
+        if table is None or not ref:
+            return None
+        user = table.users.get(ref) or identify(table, ref)
+        return (user.name, user.extension or user.key) if user is not None else None
+
+    # --- transfers (U-08) --------------------------------------------------------------------
+    async def transfer(self, tenant: str, call_id: str, to: str, mode: str) -> dict[str, Any]:
+        """Transfer a caller the way the user on the call would from their phone: AMI BlindTransfer, or Atxfer
+        (the caller waits on hold while the user's phone consults `to`; hanging up completes it), to `to` in
+        the phones' context, so the target is decided as a call from that user's phone. Raises TransferError."""
+        record = self.calls.live.get(call_id)
+        if record is None or record.tenant != tenant:
+            raise TransferError("not-found", f"no call {call_id!r} in progress")
+        ami = self._switch()
+        if ami is None:
+            raise TransferError("asterisk-unavailable", "Asterisk is not connected; try again shortly")
+        channels = await ami.core_show_channels()
+        mine = next((m for m in channels if m.get("Uniqueid") == call_id), None)
+        if mine is None:
+            raise TransferError("not-found", f"call {call_id!r} has ended")
+        bridge = mine.get("BridgeId") or ""
+        other = next((m for m in channels if bridge and m.get("BridgeId") == bridge and m.get("Uniqueid") != call_id),
+                     None)
+        if other is None:
+            raise TransferError("not-answered", f"call {call_id!r} is not talking with anyone to transfer it")
+        channel = other.get("Channel") or ""
+        device = channel.rpartition("-")[0] if channel.startswith("PJSIP/") else ""
+        owner = self.state.device_owner.get(device) if device else None
+        if owner is None or owner[0] != tenant:
+            raise TransferError("not-a-user", f"call {call_id!r} is with {channel}, not with a user's phone")
+        if mode == "blind":
+            await ami.blind_transfer(channel, to, TRANSFER_CONTEXT)
+        else:
+            await ami.atxfer(channel, to, TRANSFER_CONTEXT)
+        log.info("transfer asked for", extra={"event": "transfer_requested", "tenant": tenant, "call": call_id,
+                                              "mode": mode, "to": to, "by": owner[1]})
+        return {"call_id": call_id, "mode": mode, "to": to, "transferer": owner[1]}
 
     # --- voicemail (F-06) -------------------------------------------------------------------
     async def _message_recorded(self, dialled: str, position: str, file: str, caller: str, call_id: str) -> None:

@@ -839,6 +839,21 @@ class AMIClient:
                        ("ExtraPriority", str(priority))]
         await self.send_action("Redirect", fields)
 
+    async def blind_transfer(self, channel: str, exten: str, context: str) -> None:
+        """Blind transfer: whoever is bridged with `channel` (the transferer) goes to exten@context, and
+        `channel` hangs up. Errors (AMIActionError): "Channel specified does not exist", "Transfer invalid"
+        (not bridged), "Transfer not permitted", "Transfer failed"."""
+        await self.send_action("BlindTransfer", [("Channel", channel), ("Exten", exten), ("Context", context)])
+
+    async def atxfer(self, channel: str, exten: str, context: str) -> None:
+        """Attended transfer started for the transferer `channel`: Asterisk queues the atxfer feature code
+        and the digits as DTMF on it, so the bridged party waits on hold while `channel` consults
+        exten@context (TRANSFER_CONTEXT); the transfer completes when the transferer hangs up. The answer
+        is only "Atxfer successfully queued": the outcome is the AttendedTransfer event (or none when the
+        target did not answer and the transferer went back). Errors (AMIActionError): "Channel specified
+        does not exist", "No attended transfer feature code found"."""
+        await self.send_action("Atxfer", [("Channel", channel), ("Exten", exten), ("Context", context)])
+
     async def hangup(self, channel: str, cause: int | None = None) -> int:
         """Hang up `channel`; return how many channels were hung up. A `/regex/` channel
         answers with a list of ChannelHungup events (transcript 18). A missing channel raises

@@ -17,6 +17,8 @@ _FALSE = ("no", "false", "n", "f", "0", "off")
 Handler = Callable[[Session, AMIMessage], Awaitable[None]]
 # ListCommands lines for the actions the simulator answers (descriptions as Asterisk 22 prints them).
 _COMMANDS = {
+    "Atxfer": "Attended transfer.  (Priv: call,all)",
+    "BlindTransfer": "Blind transfer channel(s) to the given destination  (Priv: call,all)",
     "Command": "Execute Asterisk CLI Command.  (Priv: command,all)",
     "CoreSettings": "Show PBX core settings (version etc).  (Priv: system,reporting,all)",
     "CoreShowChannels": "List currently active channels.  (Priv: system,reporting,all)",

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from pbx.asterisk.amicodec import AMIMessage, encode_message
 from pbx.asterisk.sim_agi import AGIRunner
-from pbx.asterisk.sim_core import Node, write_wav
+from pbx.asterisk.sim_core import Channel, Node, write_wav
+from pbx.asterisk.sim_dialplan import FEATURES
 from pbx.asterisk.sim_originate import OriginateRequest, OriginateResult, Originator
 
 Pairs = list[tuple[str, str]]
@@ -192,6 +193,52 @@ class ChannelActions:
         exten = msg.get("Exten") or chan.exten
         self.node.redirect(chan, context, exten, int(priority))
         session.write(self._response(msg, "Success", "Redirect successful"))
+
+    # --- transfers (manager.c action_blind_transfer / action_atxfer) ---------------------------
+    def _transferer(self, session: Session, msg: AMIMessage) -> tuple[Channel, str] | None:
+        name, exten = msg.get("Channel") or "", msg.get("Exten") or ""
+        if not name:
+            session.write(self._response(msg, "Error", "No channel specified"))
+            return None
+        if not exten:
+            session.write(self._response(msg, "Error", "No extension specified"))
+            return None
+        chan = self.node.find(name)
+        if chan is None or chan.gone:
+            session.write(self._response(msg, "Error", "Channel specified does not exist"))
+            return None
+        return chan, exten
+
+    async def _on_blindtransfer(self, session: Session, msg: AMIMessage) -> None:
+        found = self._transferer(session, msg)
+        if found is None:
+            return
+        chan, exten = found
+        context = msg.get("Context") or chan.context
+        if not chan.bridge:  # AST_BRIDGE_TRANSFER_INVALID: not bridged; the event says so too
+            self.node.emit("BlindTransfer", {"Result": "Invalid", "IsExternal": "No", "Context": context,
+                                             "Extension": exten}, blocks={"xferer": chan})
+            session.write(self._response(msg, "Error", "Transfer invalid"))
+            return
+        chan.transfer = ("blind", exten, context)  # the bridge carries it out (sim_dialplan._blind)
+        chan.wake()
+        session.write(self._response(msg, "Success", "Transfer succeeded"))
+
+    async def _on_atxfer(self, session: Session, msg: AMIMessage) -> None:
+        found = self._transferer(session, msg)
+        if found is None:
+            return
+        chan, exten = found
+        if not FEATURES.get("atxfer"):
+            session.write(self._response(msg, "Error", "No attended transfer feature code found"))
+            return
+        if msg.get("Context"):
+            self.node.set_var(chan, "TRANSFER_CONTEXT", msg.get("Context") or "")
+        # Asterisk queues the atxfer code and the digits as DTMF on the channel: only a bridge acts on them
+        if chan.bridge:
+            chan.transfer = ("attended", exten, chan.vars.get("TRANSFER_CONTEXT") or chan.context)
+            chan.wake()
+        session.write(self._response(msg, "Success", "Atxfer successfully queued"))
 
     async def _on_hangup(self, session: Session, msg: AMIMessage) -> None:
         name = msg.get("Channel") or ""

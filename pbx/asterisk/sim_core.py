@@ -67,6 +67,14 @@ EVENT_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "AGIExecEnd": ("agi,all", (_CH, "CommandId", "Command", "ResultCode", "Result")),
     "OriginateResponse": ("call,all", ("ActionID?", "Response", "Channel", "Application?", "Data?", "Context?",
                                        "Exten?", "Reason", "Uniqueid", "CallerIDNum", "CallerIDName")),
+    # Transfers (main/stasis_bridges.c, blind_transfer_to_ami / attended_transfer_to_ami): the channel blocks by
+    # prefix, the bridge blocks ("Orig"/"Second" prefixed for an attended transfer) only when there is a bridge.
+    "BlindTransfer": ("call,all", ("Result", "@xferer:Transferer", "@xferee:Transferee?",
+                                   *(f + "?" for f in BRIDGE_FIELDS), "IsExternal", "Context", "Extension")),
+    "AttendedTransfer": ("call,all", ("Result", "@orig:OrigTransferer", *("Orig" + f + "?" for f in BRIDGE_FIELDS),
+                                      "@second:SecondTransferer", *("Second" + f + "?" for f in BRIDGE_FIELDS),
+                                      "@xferee:Transferee?", "@target:TransferTarget?", "IsExternal", "DestType",
+                                      "DestBridgeUniqueid?", "DestApp?")),
     "FullyBooted": ("system,all", ("Uptime", "LastReload", "Status")),
     "RequestBadFormat": ("security,all", ("EventTV", "Severity", "Service", "EventVersion", "SessionID",
                                           "LocalAddress", "RemoteAddress", "RequestType", "SessionTV", "AccountID")),
@@ -119,6 +127,12 @@ class Endpoint:
     busy: bool = False  # answers the INVITE with 486
     unavailable: bool = False  # not registered: Dial gets CHANUNAVAIL, device state UNAVAILABLE
     talk_s: float = 5.0  # after answering, talks this long, then hangs up
+    # A transfer by the person at this phone once bridged (features.conf: "##" then the number = blind,
+    # "*2" then the number = attended), `transfer_after_s` into the conversation; for an attended one they
+    # talk `consult_s` with the colleague who answered, then hang up, which completes the transfer.
+    transfer: str = ""
+    transfer_after_s: float = 3.0
+    consult_s: float = 3.0
 
 
 @dataclass(slots=True)
@@ -221,6 +235,9 @@ class Channel:
         self.mixmonitors: list[tuple[str, float]] = []  # (file, started at)
         self.mutes: list[list[float]] = []  # [muted at, unmuted at (-1: still muted)]: silence in the recording
         self.on_answer: Callable[[Channel], None] | None = None  # Local ;2 answered → ;1 and the originate
+        # a transfer asked for while bridged (AMI BlindTransfer/Atxfer, or the phone's DTMF): (kind, exten, context)
+        self.transfer: tuple[str, str, str] | None = None
+        self.swapped_out = False  # a Local half optimised away by a transfer: its far end lives on in another bridge
         self._waiters: list[asyncio.Future[Channel | None]] = []
 
     @property
@@ -339,20 +356,22 @@ class Node:
 
     # --- events ---------------------------------------------------------------------------
     def emit(self, name: str, values: Mapping[str, str] | None = None, *, chan: Channel | None = None,
-             dest: Channel | None = None, one: Channel | None = None, two: Channel | None = None) -> None:
-        """Builds one event from its template and hands it to every AMI session."""
+             dest: Channel | None = None, one: Channel | None = None, two: Channel | None = None,
+             blocks: Mapping[str, Channel | None] | None = None) -> None:
+        """Builds one event from its template and hands it to every AMI session. `blocks`: further channel
+        blocks by the template's name for them (a transfer's xferer, xferee, orig, second, target)."""
         if not self.sinks:
             return  # nobody listens: skip the encoding
         privilege, template = EVENT_TEMPLATES[name]
         values = values or {}
-        blocks = {"chan": chan, "dest": dest, "one": one, "two": two}
+        blocks = {"chan": chan, "dest": dest, "one": one, "two": two, **(blocks or {})}
         pairs: list[tuple[str, str]] = [("Event", name), ("Privilege", privilege)]
         for token in template:
             optional = token.endswith("?")
             key = token[:-1] if optional else token
             if key.startswith("@"):
                 which, _, prefix = key[1:].partition(":")
-                c = blocks[which]
+                c = blocks.get(which)
                 if c is None:
                     if optional:
                         continue
@@ -492,10 +511,11 @@ class Node:
         # Asterisk uses a UUID; a fixed pattern keeps the simulator deterministic.
         return f"5a1b0000-0000-4000-8000-{self._bridge_seq:012x}"
 
-    def bridge_values(self, bridge_id: str, count: int) -> dict[str, str]:
-        return {"BridgeUniqueid": bridge_id, "BridgeType": "basic", "BridgeTechnology": "simple_bridge",
-                "BridgeCreator": "<unknown>", "BridgeName": "<unknown>", "BridgeNumChannels": str(count),
-                "BridgeVideoSourceMode": "none"}
+    def bridge_values(self, bridge_id: str, count: int, prefix: str = "") -> dict[str, str]:
+        values = {"BridgeUniqueid": bridge_id, "BridgeType": "basic", "BridgeTechnology": "simple_bridge",
+                  "BridgeCreator": "<unknown>", "BridgeName": "<unknown>", "BridgeNumChannels": str(count),
+                  "BridgeVideoSourceMode": "none"}
+        return {prefix + k: v for k, v in values.items()}
 
     def stop_mixmonitors(self, chan: Channel) -> None:
         for path, started in chan.mixmonitors:

@@ -13,6 +13,7 @@ from pbx.asterisk.sim_agi import AGIRunner
 from pbx.asterisk.sim_core import (
     CAUSE_TXT,
     DOWN,
+    RING,
     RINGING,
     UP,
     CallScript,
@@ -38,6 +39,10 @@ FOREVER_S = 86400.0  # Dial() or WaitExten() without a timeout
 CONTEXTS = ("pbx-inbound", "pbx-step", "pbx-menu", "pbx-dial", "pbx-ring", "pbx-queue", "pbx-voicemail",
             "pbx-collect", "pbx-hangup", "pbx-connect", "pbx-callback", "pbx-record", "pbx-phones")
 DIALLABLE = frozenset("0123456789*#+")  # what pbx-phones' FILTER(0-9*#+,…) lets through
+PHONES_CONTEXT = "pbx-phones"  # the phones' PJSIP endpoints' context: a channel to a phone is in it
+# asterisk-config/features.conf: the DTMF transfer codes, and how long an attended transfer's target may ring
+FEATURES = {"blindxfer": "##", "atxfer": "*2"}
+ATXFER_NOANSWER_S = 15.0  # atxfernoanswertimeout
 # NewCallerid's CID-CallingPres (ast_describe_caller_presentation): allowed, or prohibited by CALLERID(pres)
 PRES_ALLOWED = "0 (Presentation Allowed, Not Screened)"
 PRES_PROHIBITED = "32 (Presentation Prohibited, Not Screened)"
@@ -222,13 +227,28 @@ class Dialplan:
         return ("pbx-step", "s", 1)
 
     async def _pbx_phones(self, chan: Channel, call: SimCall, exten: str) -> Location:
-        """extensions.conf's pbx-phones: a call from a user's phone; ${CHANNEL(endpoint)} is the phone."""
+        """extensions.conf's pbx-phones: a call from a user's phone; ${CHANNEL(endpoint)} is the phone. A
+        transfer dials here for the phone that transferred: BLINDTRANSFER (the transferee's channel) or
+        ATTENDEDTRANSFER (the consultation's Local channel) names its channel, PJSIP/<endpoint>-<sequence>."""
         c = "pbx-phones"
         self._app(chan, c, exten, 1, "NoOp", f"PBX phone {chan.endpoint} dials {exten}")
         self._set(chan, c, exten, 2, "PBX_DIALLED", "".join(ch for ch in exten if ch in DIALLABLE))
-        self._set(chan, c, exten, 3, "PBX_POS", f"phone:{chan.endpoint}")
-        self._set(chan, c, exten, 4, "PBX_RESULT", "")
-        self._app(chan, c, exten, 5, "Goto", "pbx-step,s,1")
+        self._set(chan, c, exten, 3, "PBX_PHONE", chan.endpoint)
+        xfer = chan.vars.get("ATTENDEDTRANSFER") or chan.vars.get("BLINDTRANSFER", "")
+        self._set(chan, c, exten, 4, "PBX_XFER", xfer)
+        phone = chan.endpoint
+        self._app(chan, c, exten, 5, "ExecIf", f"{int(xfer != '')}?Set(PBX_PHONE=" + "${CUT(PBX_XFER,/,2)})")
+        if xfer:
+            phone = xfer.partition("/")[2]
+            self.node.set_var(chan, "PBX_PHONE", phone)
+        self._app(chan, c, exten, 6, "ExecIf", f"{int(xfer != '')}?Set(PBX_XFER=" + "${POP(PBX_PHONE,-)})")
+        if xfer:
+            phone, _, sequence = phone.rpartition("-")
+            self.node.set_var(chan, "PBX_PHONE", phone)
+            self.node.set_var(chan, "PBX_XFER", sequence)
+        self._set(chan, c, exten, 7, "PBX_POS", f"phone:{phone}")
+        self._set(chan, c, exten, 8, "PBX_RESULT", "")
+        self._app(chan, c, exten, 9, "Goto", "pbx-step,s,1")
         return ("pbx-step", "s", 1)
 
     async def _pbx_step(self, chan: Channel, call: SimCall, exten: str) -> Location:
@@ -324,8 +344,8 @@ class Dialplan:
         self._app(chan, c, "s", 5, "ExecIf", f"{int(caller_id == 'anonymous')}?Set(CALLERID(pres)=prohib)")
         if caller_id == "anonymous":
             self._set_caller_num(chan, caller_id, PRES_PROHIBITED)
-        self._app(chan, c, "s", 6, "Dial", f"{dialstring},{ring}")
-        status = await self.dial(chan, call, dialstring, _seconds(ring, FOREVER_S))
+        self._app(chan, c, "s", 6, "Dial", f"{dialstring},{ring},t")
+        status = await self.dial(chan, call, dialstring, _seconds(ring, FOREVER_S), options="t")
         self._set(chan, c, "s", 7, "PBX_RESULT", status)
         self._step(call, "result", f"PBX_RESULT={status}", value=status)
         return self._goto_step(chan, c, "s", 8)
@@ -380,8 +400,8 @@ class Dialplan:
             left = end - int(node.clock.epoch())
             self._set(chan, c, "s", 9, "PBX_LEFT", str(left))
             ring_s = min(int(_seconds(ring, FOREVER_S)), left)  # never rings past the overflow time
-            self._app(chan, c, "s", 10, "Dial", f"{target},{ring_s},m")
-            status = await self.dial(chan, call, target, ring_s, moh=True)
+            self._app(chan, c, "s", 10, "Dial", f"{target},{ring_s},mt")
+            status = await self.dial(chan, call, target, ring_s, moh=True, options="t")
             self._app(chan, c, "s", 11, "GotoIf", f"{int(status == 'ANSWER')}?answered")
             i += 1
             self._set(chan, c, "s", 12, "PBX_I", str(i))
@@ -540,8 +560,8 @@ class Dialplan:
         dialstring = "&".join(a if "/" in a else f"PJSIP/{a}" for a in agents)
         ring = chan.vars.get("PBX_RING_S", "30")
         await self._answer_app(chan, c, 1)
-        self._app(chan, c, "s", 2, "Dial", f"{dialstring},{ring}")
-        status = await self.dial(chan, call, dialstring, _seconds(ring, 30.0))
+        self._app(chan, c, "s", 2, "Dial", f"{dialstring},{ring},t")
+        status = await self.dial(chan, call, dialstring, _seconds(ring, 30.0), options="t")
         self._set(chan, c, "s", 3, "PBX_RESULT", status)
         self._step(call, "result", f"PBX_RESULT={status}", value=status)
         return self._goto_step(chan, c, "s", 4)
@@ -559,16 +579,18 @@ class Dialplan:
         if behaviour is None or behaviour.unavailable:
             return None
         chan = node.new_channel(f"PJSIP/{name}-{node.next_channel_number('PJSIP')}", f"PJSIP/{name}", state=DOWN,
-                                context="pbx-inbound" if name == "trunk" else "default", exten="s",
+                                context="pbx-inbound" if name == "trunk" else PHONES_CONTEXT, exten="s",
                                 caller_num=caller.caller_num if caller else "",
                                 caller_name=caller.caller_name if caller else "",
                                 uniqueid=uniqueid, linkedid=caller.linkedid if caller else None)
         chan.endpoint = name
         return _Leg(chan, behaviour, rest, target)
 
-    async def dial(self, chan: Channel, call: SimCall, dialstring: str, ring_s: float, *, moh: bool = False) -> str:
+    async def dial(self, chan: Channel, call: SimCall, dialstring: str, ring_s: float, *, moh: bool = False,
+                   options: str = "") -> str:
         """Dial(): rings every target at once; returns DIALSTATUS. An answered call is bridged and,
-        when it ends, ends the caller's call too (Dial without the g option)."""
+        when it ends, ends the caller's call too (Dial without the g option). `options` "t": the called
+        party may transfer with features.conf's DTMF codes (an AMI transfer needs no option)."""
         node = self.node
         legs = [leg for leg in (self.request(chan, t) for t in dialstring.split("&") if t) if leg is not None]
         if not legs:
@@ -639,32 +661,247 @@ class Dialplan:
         self.answer(chan)
         node.set_var(chan, "DIALSTATUS", "ANSWER")
         call.answered_by = winner.label
-        await self._bridge(chan, call, winner)
+        await self._bridge(chan, call, winner, callee_transfers="t" in options)
         return "ANSWER"  # not reached: _bridge ends the call
 
-    async def _bridge(self, chan: Channel, call: SimCall, leg: _Leg) -> None:
-        node, callee = self.node, leg.chan
-        bid = node.new_bridge_id()
-        node.emit("BridgeCreate", node.bridge_values(bid, 0))
-        callee.bridge = chan.bridge = bid
-        node.emit("BridgeEnter", node.bridge_values(bid, 1), chan=callee)
-        node.emit("BridgeEnter", node.bridge_values(bid, 2), chan=chan)
+    async def _bridge(self, chan: Channel, call: SimCall, leg: _Leg, *, callee_transfers: bool = False) -> None:
+        """The caller `chan` (running the dialplan) talks with the answered `leg` until either hangs up. A
+        transfer may change who `chan` talks with: the called phone's DTMF (features.conf; Dial option t:
+        `callee_transfers`) or AMI BlindTransfer/Atxfer on either channel (see `_blind` and `_attended`)."""
+        node = self.node
+        bridge = _Bridge(node.new_bridge_id(), chan, leg.chan, leg.behaviour, node.clock.elapsed())
+        node.emit("BridgeCreate", node.bridge_values(bridge.id, 0))
+        leg.chan.bridge = chan.bridge = bridge.id
+        node.emit("BridgeEnter", node.bridge_values(bridge.id, 1), chan=leg.chan)
+        node.emit("BridgeEnter", node.bridge_values(bridge.id, 2), chan=chan)
         self._step(call, "result", f"answered by {leg.label}", value="ANSWER")
-        try:
-            await node.sleep(leg.behaviour.talk_s, chan, callee)
+        keys_at = (node.clock.elapsed() + leg.behaviour.transfer_after_s
+                   if callee_transfers and leg.behaviour.transfer else None)
+        while True:
+            callee = bridge.callee
+            due = bridge.talk_end if keys_at is None else min(bridge.talk_end, keys_at)
+            try:
+                await node.sleep(due - node.clock.elapsed(), chan, callee)
+            except Interrupted as exc:
+                who = exc.channel
+                if who is chan and chan.swapped_out:  # a Local half optimised away: the far end lives on elsewhere
+                    chan.bridge = ""
+                    raise DialplanHangup(16) from None
+                if who.transfer is not None and not who.hangup_requested and who.redirect_to is None:
+                    kind, exten, context = who.transfer
+                    who.transfer = None
+                    if kind == "blind":
+                        await self._blind(bridge, who, exten, context)
+                    else:
+                        await self._attended(bridge, call, who, exten, context)
+                    continue
+                if who is chan:  # the caller hung up or was redirected: the callee goes too
+                    node.emit("BridgeLeave", node.bridge_values(bridge.id, 1), chan=chan)
+                    node.emit("BridgeLeave", node.bridge_values(bridge.id, 0), chan=callee)
+                    chan.bridge = callee.bridge = ""
+                    node.hangup(callee, 16)
+                    node.emit("BridgeDestroy", node.bridge_values(bridge.id, 0))
+                    raise
+                break  # the callee hung up
+            if keys_at is not None and due == keys_at:
+                keys, keys_at = bridge.behaviour.transfer if bridge.behaviour else "", None
+                await self._dtmf_transfer(bridge, call, callee, keys)
+                continue
             node.request_hangup(callee, remote=True)  # the far end has said what it had to say
-        except Interrupted as exc:
-            if exc.channel is chan:  # the caller hung up or was redirected: the callee goes too
-                node.emit("BridgeLeave", node.bridge_values(bid, 1), chan=chan)
-                node.emit("BridgeLeave", node.bridge_values(bid, 0), chan=callee)
-                chan.bridge = callee.bridge = ""
-                node.hangup(callee, 16)
-                node.emit("BridgeDestroy", node.bridge_values(bid, 0))
-                raise
-        node.emit("BridgeLeave", node.bridge_values(bid, 1), chan=callee)
+            break
+        callee = bridge.callee
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 1), chan=callee)
         callee.bridge = ""
         node.hangup(callee, 16 if callee.remote_hangup else None, soft=False)
-        node.emit("BridgeLeave", node.bridge_values(bid, 0), chan=chan)
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 0), chan=chan)
         chan.bridge = ""
-        node.emit("BridgeDestroy", node.bridge_values(bid, 0))
+        node.emit("BridgeDestroy", node.bridge_values(bridge.id, 0))
         raise DialplanHangup(16)
+
+    # --- transfers ------------------------------------------------------------------------
+    async def _dtmf_transfer(self, bridge: _Bridge, call: SimCall, xferer: Channel, keys: str) -> None:
+        """The called phone pressed a features.conf code and a number: to TRANSFER_CONTEXT, else its own context.
+        A number that is no extension there fails the transfer; the call goes on."""
+        context = xferer.vars.get("TRANSFER_CONTEXT") or xferer.context
+        for kind, code in (("blind", FEATURES["blindxfer"]), ("attended", FEATURES["atxfer"])):
+            if keys.startswith(code):
+                exten = keys[len(code):]
+                if not extension_exists(context, exten):
+                    self.node.log.info("simulated transfer to %s@%s: no such extension", exten, context)
+                    return
+                if kind == "blind":
+                    await self._blind(bridge, xferer, exten, context)
+                else:
+                    await self._attended(bridge, call, xferer, exten, context)
+                return
+
+    async def _blind(self, bridge: _Bridge, xferer: Channel, exten: str, context: str) -> None:
+        """ast_bridge_transfer_blind: the other party goes to exten@context (BLINDTRANSFER names the transferer),
+        the transferer leaves and hangs up. The caller's own channel moves on through the dialplan (an async
+        goto), a called party gets a dialplan of its own."""
+        node, caller = self.node, bridge.caller
+        xferee = bridge.callee if xferer is caller else caller
+        node.emit("BlindTransfer", {"Result": "Success", **node.bridge_values(bridge.id, 2), "IsExternal": "No",
+                                    "Context": context, "Extension": exten}, blocks={"xferer": xferer,
+                                                                                      "xferee": xferee})
+        node.set_var(xferee, "BLINDTRANSFER", xferer.name)
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 1), chan=xferer)
+        xferer.bridge = ""
+        node.hangup(xferer, 16)
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 0), chan=xferee)
+        xferee.bridge = ""
+        node.emit("BridgeDestroy", node.bridge_values(bridge.id, 0))
+        if xferee is caller:
+            caller.redirect_to = (context, exten, 1)
+            raise Interrupted(caller)  # Dial() returns; the channel goes on at the transfer's destination
+        moved = self.new_call(xferee, xferee.caller_num, exten)
+        self.start(xferee, moved, (context, exten, 1))
+        raise DialplanHangup(16)  # the transferer was the caller: its Dial() ends, and so does its call
+
+    def _local_pair(self, xferer: Channel, exten: str, context: str) -> tuple[Channel, Channel]:
+        """bridge_basic.c dial_transfer: Local/exten@context, requested by the transferer, who is named in
+        TRANSFERERNAME and ATTENDEDTRANSFER; the ;2 half gets a copy of the ;1 half's variables."""
+        node = self.node
+        base = f"Local/{exten}@{context}-{node.next_channel_number('Local')}"
+        device = f"Local/{exten}@{context}"
+        one = node.new_channel(base + ";1", device, state=DOWN, context=context, exten=exten,
+                               caller_num=xferer.caller_num, caller_name=xferer.caller_name, linkedid=xferer.linkedid)
+        two = node.new_channel(base + ";2", device, state=RING, context=context, exten=exten,
+                               caller_num=xferer.caller_num, caller_name=xferer.caller_name, linkedid=xferer.linkedid)
+        for name in ("TRANSFERERNAME", "ATTENDEDTRANSFER"):
+            node.set_var(one, name, xferer.name)
+        for name, value in one.vars.items():
+            node.set_var(two, name, value)
+        node.emit("LocalBridge", {"Context": context, "Exten": exten, "LocalOptimization": "Yes"}, one=one, two=two)
+        one.peer, two.peer = two, one
+
+        def answered(_: Channel) -> None:
+            node.set_state(one, UP)
+            one.wake()
+
+        two.on_answer = answered
+        return one, two
+
+    async def _attended(self, bridge: _Bridge, call: SimCall, xferer: Channel, exten: str, context: str) -> None:
+        """An attended transfer by the called party (bridge_basic.c): the caller waits on hold while the transferer
+        consults exten@context through a Local channel. The target answers: the transferer talks (the phone's
+        consult_s), hangs up, and the transfer completes (AttendedTransfer). No answer within atxfernoanswertimeout,
+        or the target is gone: the transferer is back with the caller."""
+        node, caller = self.node, bridge.caller
+        if xferer is caller:  # not emulated: the caller's own attended transfer (Dial option T)
+            node.log.warning("simulated attended transfer by the calling party is not emulated: %s", xferer.name)
+            return
+        behaviour = bridge.behaviour or Endpoint()
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 1), chan=xferer)
+        xferer.bridge = ""
+        node.emit("MusicOnHoldStart", {"Class": "default"}, chan=caller)
+        one, two = self._local_pair(xferer, exten, context)
+        consult = self.new_call(two, xferer.caller_num, exten)
+        self.start(two, consult, (context, exten, 1))
+        deadline = node.clock.elapsed() + ATXFER_NOANSWER_S
+        while one.state != UP and not (one.gone or one.hangup_requested):
+            left = deadline - node.clock.elapsed()
+            if left <= 0:
+                break
+            try:
+                await node.sleep(left, one, xferer, caller)
+            except Interrupted as exc:
+                if exc.channel is caller and (caller.hangup_requested or caller.redirect_to is not None):
+                    node.hangup(one, 16)
+                    node.hangup(xferer, 16)
+                    raise
+                if exc.channel is xferer and xferer.hangup_requested:
+                    break
+        if one.state != UP or xferer.gone or xferer.hangup_requested:
+            self._back(bridge, xferer, one)
+            return
+        target = node.new_bridge_id()
+        node.emit("BridgeCreate", node.bridge_values(target, 0))
+        xferer.bridge = one.bridge = target
+        node.emit("BridgeEnter", node.bridge_values(target, 1), chan=xferer)
+        node.emit("BridgeEnter", node.bridge_values(target, 2), chan=one)
+        try:
+            await node.sleep(behaviour.consult_s, one, xferer, caller)
+        except Interrupted as exc:
+            if exc.channel is caller and (caller.hangup_requested or caller.redirect_to is not None):
+                for c in (one, xferer):
+                    node.emit("BridgeLeave", node.bridge_values(target, 0), chan=c)
+                    c.bridge = ""
+                    node.hangup(c, 16)
+                node.emit("BridgeDestroy", node.bridge_values(target, 0))
+                raise
+            if exc.channel is one or not xferer.hangup_requested:  # the target hung up: back to the caller
+                node.emit("BridgeLeave", node.bridge_values(target, 1), chan=one)
+                one.bridge = ""
+                node.emit("BridgeLeave", node.bridge_values(target, 0), chan=xferer)
+                node.emit("BridgeDestroy", node.bridge_values(target, 0))
+                self._back(bridge, xferer, one)
+                return
+        self._complete(bridge, call, xferer, one, two, target)
+
+    def _back(self, bridge: _Bridge, xferer: Channel, one: Channel) -> None:
+        """The consultation failed: the Local channel goes; the transferer, if still there, talks with the caller
+        again (the rest of their conversation)."""
+        node, caller = self.node, bridge.caller
+        if not one.gone:
+            node.hangup(one, 16)
+        if not caller.gone:
+            node.emit("MusicOnHoldStop", chan=caller)
+        if xferer.gone or xferer.hangup_requested:
+            bridge.callee = xferer  # the bridge loop sees the hangup and ends the call
+            return
+        xferer.bridge = bridge.id
+        node.emit("BridgeEnter", node.bridge_values(bridge.id, 2), chan=xferer)
+
+    def _complete(self, bridge: _Bridge, call: SimCall, xferer: Channel, one: Channel, two: Channel, target: str
+                  ) -> None:
+        """The transferer hung up: the target's bridge merges into the caller's (AttendedTransfer, DestType Bridge),
+        the transferer goes; then the Local pair optimises itself away when its far half is bridged, leaving the
+        caller with whoever answered."""
+        node, caller = self.node, bridge.caller
+        node.emit("AttendedTransfer", {
+            "Result": "Success", **node.bridge_values(bridge.id, 1, "Orig"), **node.bridge_values(target, 2, "Second"),
+            "IsExternal": "No", "DestType": "Bridge", "DestBridgeUniqueid": bridge.id},
+            blocks={"orig": xferer, "second": xferer, "xferee": caller, "target": one})
+        node.emit("BridgeLeave", node.bridge_values(target, 1), chan=xferer)
+        xferer.bridge = ""
+        node.hangup(xferer, 16, soft=False)
+        node.emit("BridgeLeave", node.bridge_values(target, 0), chan=one)
+        node.emit("BridgeDestroy", node.bridge_values(target, 0))
+        node.emit("MusicOnHoldStop", chan=caller)
+        one.bridge = bridge.id
+        node.emit("BridgeEnter", node.bridge_values(bridge.id, 2), chan=one)
+        bridge.callee, bridge.behaviour, bridge.talk_end = one, None, node.clock.elapsed() + FOREVER_S
+        call.answered_by = one.name
+        far = next((c for c in node.channels.values() if two.bridge and c.bridge == two.bridge and c is not two), None)
+        if far is None:
+            return  # the ;2 half is not bridged (a prompt, voicemail): the caller hears it through the Local pair
+        inner = two.bridge
+        node.emit("BridgeLeave", node.bridge_values(inner, 1), chan=far)
+        node.emit("BridgeLeave", node.bridge_values(inner, 0), chan=two)
+        node.emit("BridgeDestroy", node.bridge_values(inner, 0))
+        node.emit("BridgeLeave", node.bridge_values(bridge.id, 1), chan=one)
+        far.bridge, one.bridge, two.bridge = bridge.id, "", ""
+        node.emit("BridgeEnter", node.bridge_values(bridge.id, 2), chan=far)
+        one.swapped_out = two.swapped_out = True
+        node.hangup(one, 16, soft=False)  # the ;2 half follows, leaving its far end alone
+        behaviour = node.endpoints.get(far.endpoint) or Endpoint()
+        bridge.callee, bridge.behaviour = far, behaviour
+        call.answered_by = f"PJSIP/{far.endpoint}" if far.endpoint else far.name
+        bridge.talk_end = node.clock.elapsed() + behaviour.talk_s
+
+
+@dataclass
+class _Bridge:
+    """A two-party bridge a Dial() made: the caller runs the dialplan, the callee may change by a transfer."""
+
+    id: str
+    caller: Channel
+    callee: Channel
+    behaviour: Endpoint | None  # the callee's, when it is a phone
+    started: float
+    talk_end: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.talk_end:
+            self.talk_end = self.started + (self.behaviour.talk_s if self.behaviour else FOREVER_S)

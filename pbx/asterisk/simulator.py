@@ -3,7 +3,8 @@
 What it emulates (see the sim_* modules):
 - AMI (sim_ami): banner, Login/Logoff, Ping, Events, CoreSettings, CoreStatus, Command (a few CLI
   commands), ListCommands, Originate (sync/Async, Local/… and PJSIP/…, ChannelId clashes),
-  Redirect, Hangup (also /regex/), Setvar, Getvar, MixMonitor, MixMonitorMute, StopMixMonitor,
+  Redirect, Hangup (also /regex/), Setvar, Getvar, MixMonitor, MixMonitorMute, StopMixMonitor, BlindTransfer,
+  Atxfer (manager.c's answers and errors),
   DBPut/DBGet/DBGetTree/DBDel/DBDelTree, CoreShowChannels, Status, DeviceStateList; every other
   action answers "Invalid/unknown command", as a removed one (PauseMonitor) does.
 - Calls (sim_dialplan): asterisk-config/extensions.conf acted out priority by priority, with the
@@ -11,6 +12,14 @@ What it emulates (see the sim_* modules):
   MusicOnHold*, HangupRequest, SoftHangupRequest, Hangup, DeviceStateChange, AGIExecStart/End).
 - Calls from users' phones (`place_phone_call`): a PJSIP channel of the endpoint in context pbx-phones,
   ${CHANNEL(endpoint)} the phone; pbx-dial's Set(CALLERID(num)=…) changes the caller ID (NewCallerid).
+- Transfers (sim_dialplan, U-08): in a call Dial() bridged, features.conf's DTMF codes pressed by the called
+  phone (Endpoint.transfer: "##201" blind, "*2201" attended; Dial option t) or AMI BlindTransfer/Atxfer on
+  either party. Blind: BlindTransfer event, the transferer hangs up, the other party goes to exten@context with
+  BLINDTRANSFER set. Attended (by the called party): the caller on hold (MusicOnHoldStart), a Local pair
+  Local/exten@context-N;1/;2 (LocalBridge; ATTENDEDTRANSFER/TRANSFERERNAME) runs the dialplan; answered, the
+  transferer consults for Endpoint.consult_s and hangs up: AttendedTransfer (DestType Bridge), the bridges
+  merge and the Local pair optimises itself away, leaving the caller with the answerer. No answer within
+  atxfernoanswertimeout (15 s) or the target gone: the transferer is back with the caller, no event.
 - FastAGI (sim_agi): a real connection per pbx-step, the environment of agi/001_route, res_agi's
   replies (510, 511 in dead mode, 520 usage) and the HANGUP line.
 - pbx-connect, which extensions.conf lacks: a queue caller Redirected there is Dial()led to the
@@ -19,9 +28,13 @@ What it emulates (see the sim_* modules):
 
 Not emulated: app_queue and agents (queues live in the controller; QueuePause answers
 "Interface not found"), VoiceMail()/MWI, Challenge (MD5) login and per-user permissions,
-transfers and Bridge actions, DTMF events, PJSIPShow*, SIP and media (recordings are a faint
-tone of the right length), AGI SET CONTEXT/EXTENSION/PRIORITY and key presses inside AGI
-STREAM FILE/GET DATA, Redirect to a priority other than 1, CDR and queue_log.
+an attended transfer by the calling party (Dial option T is not used: callers from the trunk are
+outsiders), completing an attended transfer while its target still rings (a transferer who hangs
+up then ends the call; Asterisk with atxferdropcall=no would call them back), the atxferabort,
+threeway and swap codes, LocalOptimizationBegin/End events, Bridge actions, DTMF events,
+PJSIPShow*, SIP and media (recordings are a faint tone of the right length), AGI SET
+CONTEXT/EXTENSION/PRIORITY and key presses inside AGI STREAM FILE/GET DATA, Redirect to a
+priority other than 1, CDR and queue_log.
 
 Choices where the transcripts are silent: a phone's hangup after talking reports cause 16;
 a caller's own hangup reports cause 0 like a real SIP BYE (transcript 17); a timed-out Dial()

@@ -33,11 +33,13 @@ from pbx.stats.records import CallRecordWriter, RecordWrite
 log = logging.getLogger("pbx.stats")
 
 Owner = Callable[[str], tuple[str, str] | None]  # device → (tenant, user)
+Names = Callable[[str, str], tuple[str, str] | None]  # (tenant, user key / extension / number) → (name, extension)
 
 INBOUND_CONTEXT = "pbx-inbound"  # where calls from the trunk enter the dialplan (asterisk-config/extensions.conf)
 KEEP_WRITTEN_S = 120.0  # a call whose record the database took is forgotten after this (the wallboard has read it)
 KEEP_UNWRITTEN_S = 2 * 86400.0  # without a database: a call's legs are kept until its day is over
 GONE_KEPT = 1000  # hangups of calls this controller did not know, for a routing answer that comes after them
+LEGS_KEPT = 2000  # Local channel pairs remembered, for an attended transfer's consultation to be found
 _UNIQUEID_EPOCH = re.compile(r"(?:^|-)(\d{9,11})\.\d+$")
 
 
@@ -108,11 +110,15 @@ class CallRecorder:
     """Fills the CallLog's records in; `writer` None keeps them in memory only (no database configured)."""
 
     def __init__(self, calls: CallLog, writer: CallRecordWriter | None, owner: Owner,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, names: Names | None = None) -> None:
+        """`names`: who a user key, extension or number is in a tenant (for the path's transfer lines)."""
         self.calls = calls
         self.writer = writer
         self.owner = owner
         self.clock = clock
+        self.names: Names = names or (lambda tenant, ref: None)
+        self._locals: OrderedDict[str, str] = OrderedDict()  # Local …;1 channel → the call its ;2 half is
+        self._handover: OrderedDict[str, str] = OrderedDict()  # consultation call → the caller's call it went to
         self.wrapping: dict[tuple[str, str], tuple[str, float, float]] = {}  # (tenant, agent) → call, start, planned
         self.queued: OrderedDict[str, QueueCall] = OrderedDict()  # call id → its legs, oldest call first
         self._written: deque[tuple[float, str]] = deque()  # (when the database took it, call id), oldest first
@@ -154,15 +160,97 @@ class CallRecorder:
             at = _at(float(decision.entered)) if decision.entered else decision.at
             self._join(decision.tenant, uniqueid, decision.action.queue, at)
 
-    def answered(self, uniqueid: str, dest_channel: str, at: datetime) -> None:
-        """AMI DialEnd ANSWER: whoever's phone answered (a user, or an external number's channel)."""
-        rec = self.calls.live.get(uniqueid)
-        if rec is None or rec.tenant is None or rec.answered:
-            return
-        device = dest_channel.rpartition("-")[0] if dest_channel.startswith("PJSIP/") else dest_channel
+    def _user_of(self, tenant: str | None, channel: str) -> str | None:
+        """The tenant's user whose phone `channel` (PJSIP/<endpoint>-<sequence>) is."""
+        device = channel.rpartition("-")[0] if channel.startswith("PJSIP/") else channel
         owner = self.owner(device)
-        user = owner[1] if owner is not None and owner[0] == rec.tenant else None
-        rec.answered, rec.answered_at, rec.answered_by = True, at, user or dest_channel or None
+        return owner[1] if owner is not None and owner[0] == tenant else None
+
+    def answered(self, uniqueid: str, dest_channel: str, at: datetime) -> None:
+        """AMI DialEnd ANSWER: whoever's phone answered (a user, or an external number's channel). After a
+        transfer the record keeps its first answer's time (talk time goes on) and names the new answerer."""
+        rec = self.calls.live.get(uniqueid)
+        answerer = (self._user_of(rec.tenant, dest_channel) if rec is not None else None) or dest_channel or None
+        to = self._handover.pop(uniqueid, None)  # a consultation handed over before it was answered
+        if to is not None:
+            self._reanswered(to, answerer)
+        if rec is None or rec.tenant is None or (rec.answered and not rec.reanswer):
+            return
+        if rec.answered:
+            rec.reanswer, rec.answered_by = False, answerer
+            return
+        rec.answered, rec.answered_at, rec.answered_by = True, at, answerer
+
+    def _reanswered(self, call_id: str, answerer: str | None) -> None:
+        rec = self.calls.live.get(call_id)
+        if rec is not None and answerer is not None:
+            rec.reanswer, rec.answered_by = False, answerer
+
+    # --- transfers (U-08): the caller's call keeps its record ----------------------------------------
+    def _name(self, tenant: str, ref: str) -> str:
+        who = self.names(tenant, ref)
+        return who[0] if who is not None else ref
+
+    def blind_transfer(self, event: Any) -> None:
+        """AMI BlindTransfer: the caller goes on to the number; the record says who sent them where, and the
+        next answer (or the forwarding that follows) is the call's answerer."""
+        if event.get("Result") != "Success":
+            return
+        rec = self.calls.live.get(str(event.get("TransfereeUniqueid") or ""))
+        if rec is None or rec.tenant is None:
+            return  # a call this controller keeps no record of (a leg it dialled): nothing to continue
+        by = self._user_of(rec.tenant, str(event.get("TransfererChannel") or "")) or event.get("TransfererChannel")
+        exten = str(event.get("Extension") or "")
+        rec.path.append(f"transferred by {self._name(rec.tenant, str(by))} to {self._name(rec.tenant, exten)} "
+                        f"(blind)")
+        rec.reanswer = True
+        log.info("call transferred", extra={"event": "call_transferred", "tenant": rec.tenant, "call": rec.uniqueid,
+                                            "mode": "blind", "by": by, "to": exten})
+
+    def attended_transfer(self, event: Any) -> None:
+        """AMI AttendedTransfer: the caller is now with whoever answered the transferer's consultation. The
+        consultation (the transferer's call to the target) is an internal call of its own, the transferer's:
+        its record ends where the transfer completes; from then on the conversation is the caller's."""
+        if event.get("Result") != "Success":
+            return
+        rec = self.calls.live.get(str(event.get("TransfereeUniqueid") or ""))
+        if rec is None or rec.tenant is None:
+            return
+        xferer = str(event.get("OrigTransfererChannel") or "")
+        by = self._user_of(rec.tenant, xferer)
+        target = str(event.get("TransferTargetChannel") or "")
+        answerer = self._user_of(rec.tenant, target)
+        consult_id = self._locals.get(target) if target.startswith("Local/") else None
+        consult = self.calls.live.get(consult_id) if consult_id else None
+        if consult is not None and consult.tenant == rec.tenant:
+            if consult.answered:
+                answerer = consult.answered_by
+            else:  # the transferer hung up while it rang: whoever answers it now answers the caller
+                self._handover[consult.uniqueid] = rec.uniqueid
+                if len(self._handover) > LEGS_KEPT:
+                    self._handover.popitem(last=False)
+        target_name = self._name(rec.tenant, answerer) if answerer else (consult.dialled if consult else target)
+        rec.path.append(f"transferred by {self._name(rec.tenant, by or xferer)} to {target_name} (attended)")
+        if answerer is not None:
+            rec.answered_by, rec.reanswer = answerer, False
+        else:
+            rec.reanswer = True
+        if consult is not None and consult.tenant == rec.tenant:
+            consult.path.append(f"consultation for a transfer: caller {rec.caller} went to {target_name}")
+            who = self.names(rec.tenant, by) if by is not None else None
+            if who is not None:  # the transferer's own call, whatever caller ID the Local channel carried
+                consult.caller = who[1]
+        log.info("call transferred", extra={"event": "call_transferred", "tenant": rec.tenant, "call": rec.uniqueid,
+                                            "mode": "attended", "by": by, "to": answerer,
+                                            "consultation": consult_id})
+
+    def local_pair(self, event: Any) -> None:
+        """AMI LocalBridge: which call the far half of a Local channel is (an attended transfer's consultation)."""
+        one, two = str(event.get("LocalOneChannel") or ""), str(event.get("LocalTwoUniqueid") or "")
+        if one and two:
+            self._locals[one] = two
+            if len(self._locals) > LEGS_KEPT:
+                self._locals.popitem(last=False)
 
     def message_left(self, tenant: str, call_id: str, box: str) -> None:
         self._update(tenant, call_id, voicemail=True, voicemail_box=box)
