@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from admin_api.app import KEY, NUMBER, api, ctx_of
 from admin_api.auth import RIGHTS, ROLES, AuthError, Principal, audit, subtree
-from admin_api.config import change_config
+from admin_api.config import change_config, invalid
 from admin_api.core import Ctx, Param, Problem, forbidden, json_response, not_found
 from admin_api.lists import list_params, list_responses, listing
 from pbx.db import load_tenant
@@ -445,8 +445,20 @@ async def delete_number(ctx: Ctx) -> web.StreamResponse:
         return (replace(cfg, numbers=tuple(n for n in cfg.numbers if n.number != number)),
                 _number_json(old, account["key"]), None)
 
-    await change_config(ctx, "delete", "number", number, mutate, check=check)
+    await change_config(ctx, "delete", "number", number, mutate, check=check, refuse=_number_in_use(number))
     return web.Response(status=204)
+
+
+def _number_in_use(number: str) -> Callable[[InvalidConfig], Problem]:
+    """A number users present as their caller ID (U-04: chosen, or as the last main number) is in use: 409."""
+    def refuse(exc: InvalidConfig) -> Problem:
+        if not all(p.code == "caller-id-not-owned" for p in exc.problems):
+            return invalid(exc)
+        errors = [{"field": p.where, "message": p.message, "code": "in-use"} for p in exc.problems]
+        return Problem(409, "number-in-use", "The number is still in use",
+                       f"{number} is the caller ID of " + ", ".join(p.where for p in exc.problems[:5])
+                       + ": change those first", errors)
+    return refuse
 
 
 # ================================================================================================
@@ -475,6 +487,14 @@ USER_FIELDS: dict[str, Any] = {
     "call_waiting": {"type": "boolean"},
     "email": {"type": ["string", "null"], "maxLength": 254, "pattern": r"^[^\x00-\x1f\x7f]*$"},
     "record": {"type": "boolean"},
+    "outbound_caller_id": {"type": ["string", "null"], "pattern": r"^(main|fixed|mobile|\+[1-9][0-9]{6,14})$",
+                           "description": "U-04: the number outbound calls present: main (the tenant's main number), "
+                           "fixed or mobile (the user's own) or a +E.164 number the tenant owns; null: the fixed "
+                           "number, else the main number"},
+    "ring": {"type": "string", "enum": ["parallel", "sequential"],
+             "description": "a call to the user rings their phones all at once or one after the other"},
+    "ring_each_s": {"type": "integer", "minimum": 5, "maximum": 300,
+                    "description": "seconds each phone rings in sequence (within the no-answer time)"},
     "account": NULL_KEY,
 }
 USER = api.schema("User", {"type": "object", "required": ["key", "name"], "properties": {
@@ -484,7 +504,8 @@ USER = api.schema("User", {"type": "object", "required": ["key", "name"], "prope
     "voicemail": {"type": ["string", "null"]}, "forwarding": {"type": "object"},
     "presence_rules": {"type": "array"}, "barred": {"type": "array", "items": {"type": "string"}},
     "call_waiting": {"type": "boolean"}, "email": {"type": ["string", "null"]}, "record": {"type": "boolean"},
-    "account": {"type": ["string", "null"]}}})
+    "outbound_caller_id": {"type": ["string", "null"]}, "ring": {"type": "string", "enum": ["parallel", "sequential"]},
+    "ring_each_s": {"type": "integer"}, "account": {"type": ["string", "null"]}}})
 USER_ROW = api.schema("UserRow", {"type": "object", "required": ["key", "name"], "properties": {
     "key": {"type": "string"}, "name": {"type": "string"}, "extension": {"type": ["string", "null"]},
     "kind": {"type": "string"}, "fixed_number": {"type": ["string", "null"]},
@@ -512,13 +533,15 @@ def _user_json(u: UserConfig, account: str | None) -> dict[str, Any]:
             "presence_rules": [{"status": r.status.value, "target": _text(r.target), "applies_to": r.applies_to,
                                 "announce": r.announce} for r in u.presence_rules],
             "barred": sorted(b.value for b in u.barred), "call_waiting": u.call_waiting, "email": u.email,
-            "record": u.record, "account": account}
+            "record": u.record, "outbound_caller_id": u.outbound_caller_id, "ring": u.ring,
+            "ring_each_s": u.ring_each_s, "account": account}
 
 
 def _apply_user(u: UserConfig, body: dict[str, Any]) -> UserConfig:
     """`u` with the fields of a create or update body."""
     simple = {f: body[f] for f in ("name", "extension", "kind", "fixed_number", "mobile_number", "voicemail",
-                                   "call_waiting", "email", "record") if f in body}
+                                   "call_waiting", "email", "record", "outbound_caller_id", "ring", "ring_each_s")
+              if f in body}
     u = replace(u, **simple)
     if "devices" in body:
         u = replace(u, devices=tuple(body["devices"]))
@@ -621,7 +644,8 @@ async def create_user(ctx: Ctx) -> web.StreamResponse:
         return replace(cfg, users=(*cfg.users, new)), None, _user_json(new, account["key"])
 
     after = await change_config(ctx, "create", "user", key, mutate, check=check,
-                          then=lambda s, tid: _place(s, tid, UserRow, UserRow.key, key, account["id"]))
+                          then=lambda s, tid: _place(s, tid, UserRow, UserRow.key, key, account["id"]),
+                          refuse=_refused_user(key, body))
     return json_response(after, 201)
 
 
@@ -646,8 +670,27 @@ async def update_user(ctx: Ctx) -> web.StreamResponse:
         return replace(cfg, users=users), _user_json(old, account["before"]), _user_json(new, account["key"])
 
     after = await change_config(ctx, "update", "user", key, mutate, check=check,
-                          then=lambda s, tid: _place(s, tid, UserRow, UserRow.key, key, account["id"]))
+                          then=lambda s, tid: _place(s, tid, UserRow, UserRow.key, key, account["id"]),
+                          refuse=_refused_user(key, body))
     return json_response(after)
+
+
+# the routing core's objections to a user's own settings, by the body field that carries them
+_USER_PROBLEM_FIELDS = {"caller-id-not-owned": "outbound_caller_id", "bad-caller-id": "outbound_caller_id",
+                        "bad-ring": "ring"}
+
+
+def _refused_user(key: str, body: dict[str, Any]) -> Callable[[InvalidConfig], Problem]:
+    """The routing core's 422, with a problem of this user's that a field of the body caused named by that field
+    (`body.outbound_caller_id`: a caller ID the tenant does not own)."""
+    def refuse(exc: InvalidConfig) -> Problem:
+        problem = invalid(exc)
+        for error, p in zip(problem.errors, exc.problems, strict=True):
+            name = _USER_PROBLEM_FIELDS.get(p.code)
+            if p.where == f"user {key}" and name in body:
+                error["field"] = f"body.{name}"
+        return problem
+    return refuse
 
 
 def _still_used(key: str) -> Callable[[InvalidConfig], Problem]:

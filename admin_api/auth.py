@@ -251,6 +251,8 @@ class AdminStore:
             row.second_factor = factor
             row.sms_number = sms if factor == "sms" else None
             row.totp_secret = secret if secret is not None else (row.totp_secret if factor == "totp" else None)
+            if secret is not None:  # the steps used guard the old secret's codes only
+                row.totp_last_step = None
             if "password" in changes:
                 row.password_hash = _hasher.hash(changes["password"])
             if reset and row.id != by.admin_id:
@@ -380,7 +382,7 @@ class AdminStore:
                 return True
             ok = False
             if admin.second_factor == "totp" and admin.totp_secret:
-                ok = pyotp.TOTP(admin.totp_secret).verify(code, for_time=self.clock(), valid_window=1)
+                ok = self._totp_once(session, admin.id, code)
             elif admin.second_factor == "sms" and row.pending_code_sha256:
                 ok = hmac.compare_digest(row.pending_code_sha256, hash_secret(code))
             if ok:
@@ -388,6 +390,28 @@ class AdminStore:
                 row.pending_code_sha256 = None
                 row.expires_at = self.clock() + SESSION_TTL
             return ok
+
+    def _totp_once(self, session: Session, admin_id: int, code: str) -> bool:
+        """A TOTP code of the current time step or one either side (clocks drift), accepted once (RFC 6238 §5.2):
+        a code whose step is not newer than the last one accepted is refused. The administrator's row is read
+        under its lock (FOR UPDATE; SQLite's writers are serialised by BEGIN IMMEDIATE), so two verifications
+        racing with one code, in two sessions or on two API instances, cannot both pass."""
+        admin = session.scalar(select(AdminRow).where(AdminRow.id == admin_id).with_for_update()
+                               .execution_options(populate_existing=True))
+        if admin is None or not admin.totp_secret:
+            return False
+        totp = pyotp.TOTP(admin.totp_secret)
+        now = totp.timecode(self.clock())
+        for step in (now + 1, now, now - 1):
+            if admin.totp_last_step is not None and step <= admin.totp_last_step:
+                continue
+            if hmac.compare_digest(totp.generate_otp(step), code):
+                admin.totp_last_step = step
+                return True
+        log.info("TOTP code refused", extra={"event": "totp_refused", "login": admin.login,
+                                              "replayed": any(hmac.compare_digest(totp.generate_otp(s), code)
+                                                              for s in (now + 1, now, now - 1))})
+        return False
 
     def resolve(self, token: str, *, allow_unverified: bool = False) -> Principal | None:
         with self.sessions() as session, session.begin():

@@ -71,7 +71,8 @@ def exempel() -> TenantConfig:
         _user("eva", "Eva Ström", "302"),
         _user("asa", "Åsa Öberg", "100", fixed_number="+46812345610",
               presence_rules=(PresenceRule(PresenceStatus.LUNCH, Target("user", "david")),),
-              forwarding=Forwarding(on_no_answer=Target("voicemail", "vaxel"), no_answer_after_s=25)),
+              forwarding=Forwarding(on_no_answer=Target("voicemail", "vaxel"), no_answer_after_s=25),
+              outbound_caller_id="main"),  # the reception calls out as the company (U-04)
         _user("olle", "Olle Östlund", "401", voicemail="olle", barred=frozenset({BarringClass.INTERNATIONAL,
                                                                                   BarringClass.PREMIUM})),
     )

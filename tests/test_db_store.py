@@ -603,3 +603,26 @@ def test_migrations_build_the_models_schema_and_downgrade_to_nothing(blank_db_ur
             assert set(inspect(conn).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_the_demo_tenants_round_trip_with_caller_ids_and_ring_rules(session: Session, engine: Engine) -> None:
+    from pbx.demo import annat, exempel
+    demo = exempel()
+    assert next(u for u in demo.users if u.key == "asa").outbound_caller_id == "main"
+    # Björn rings his desk phone, then his softphone, 10 s each; Anna presents her mobile number
+    users = tuple(dataclasses.replace(u, devices=("PJSIP/bjorn", "PJSIP/bjorn-soft"), ring="sequential",
+                                      ring_each_s=10) if u.key == "bjorn" else
+                  dataclasses.replace(u, outbound_caller_id="mobile") if u.key == "anna" else u for u in demo.users)
+    cfg = dataclasses.replace(demo, users=users)
+    assert validate_tenant(cfg) == []
+    save(session, cfg, annat())
+    with fresh(engine) as other:
+        loaded = load_tenant(other, "exempel")
+        assert load_tenant(other, "annat") == annat()
+    assert loaded == cfg
+    bjorn = next(u for u in loaded.users if u.key == "bjorn")
+    assert (bjorn.ring, bjorn.ring_each_s, bjorn.devices) == ("sequential", 10, ("PJSIP/bjorn", "PJSIP/bjorn-soft"))
+    assert [u.outbound_caller_id for u in loaded.users if u.outbound_caller_id] == ["mobile", "main"]
+    save(session, demo)  # and back: the plain demo, parallel ringing and the default caller IDs
+    with fresh(engine) as other:
+        assert load_tenant(other, "exempel") == demo

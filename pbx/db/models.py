@@ -366,6 +366,9 @@ class UserRow(Base):
     no_answer_after_s: Mapped[int]
     email: Mapped[str | None]
     record: Mapped[bool] = mapped_column(server_default=false())
+    outbound_caller_id: Mapped[str | None]  # U-04: "main", "fixed", "mobile" or a +E.164 number; None: the default
+    ring: Mapped[str] = mapped_column(server_default="parallel")  # parallel | sequential (issue 7)
+    ring_each_s: Mapped[int] = mapped_column(server_default="15")  # seconds per phone in sequence
 
     devices: Mapped[list[UserDeviceRow]] = relationship(
         order_by="UserDeviceRow.position", cascade="all, delete-orphan", passive_deletes=True)
@@ -618,6 +621,8 @@ class AdminRow(Base):
     user_key: Mapped[str | None]  # the telephony user this person is, for agents' own actions
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(server_default=false())
+    # RFC 6238 §5.2: the time step of the last TOTP code accepted; a code of this step or an earlier one is refused
+    totp_last_step: Mapped[int | None]
 
 
 class AdminTokenRow(Base):

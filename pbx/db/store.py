@@ -354,7 +354,7 @@ def _user_row(tid: int, position: int, u: UserConfig, account_id: int | None) ->
         call_waiting=u.call_waiting, barred=sorted(BarringClass(b).value for b in u.barred),
         forward_always=target_to_text(fw.always), forward_on_busy=target_to_text(fw.on_busy),
         forward_on_no_answer=target_to_text(fw.on_no_answer), no_answer_after_s=fw.no_answer_after_s, email=u.email,
-        record=u.record,
+        record=u.record, outbound_caller_id=u.outbound_caller_id, ring=u.ring, ring_each_s=u.ring_each_s,
         devices=[UserDeviceRow(position=j, device=d) for j, d in enumerate(u.devices)],
         presence_rules=[PresenceRuleRow(position=j, status=PresenceStatus(r.status).value,
                                         target=target_to_text(r.target), applies_to=r.applies_to,
@@ -460,6 +460,9 @@ def _user(row: UserRow) -> UserConfig:
         call_waiting=row.call_waiting,
         email=row.email,
         record=row.record,
+        outbound_caller_id=row.outbound_caller_id,
+        ring=cast(Any, row.ring),
+        ring_each_s=row.ring_each_s,
     )
 
 

@@ -368,9 +368,7 @@ class _Step:
             if not targets:
                 self.trace.append(("{} has no phone to ring", user.name))
                 return self.user(user, via, "no_answer", node, seen)
-            self.trace.append(("ring {} for {} s", user.name, fw.no_answer_after_s))
-            return self.done(Dial(tuple(self.prompts), targets, fw.no_answer_after_s, user.key), node,
-                             f"user:{user.key}")
+            return self.ring_user(user, targets, node)
         rule_target = fw.on_busy if phase == "busy" else fw.on_no_answer
         if rule_target is not None:
             return self.forward(user, rule_target, f"forward on {phase.replace('_', ' ')}", via, node, seen)
@@ -380,9 +378,24 @@ class _Step:
             targets = _ring_targets(user)
             if targets:
                 self.trace.append(("no rule or voicemail: ring {} anyway", user.name))
-                return self.done(Dial(tuple(self.prompts), targets, fw.no_answer_after_s, user.key), node,
-                                 f"user:{user.key}")
+                return self.ring_user(user, targets, node)
         return self.after_node(node, f"{user.name} did not answer and has no voicemail")
+
+    def ring_user(self, user: UserConfig, targets: tuple[str, ...], node: str | None) -> Decision:
+        """Ring the user's phones as their rule says, for their no-answer time: all at once (one Dial), or one
+        after the other (the answer group's `ring` action with the phones as members, in order). Either way the
+        outcome comes back to `user:KEY`, so forwarding on busy or no answer follows."""
+        ring_s = user.forwarding.no_answer_after_s
+        if user.ring == "sequential" and len(targets) > 1:
+            members = _in_turn(user.key, targets, user.ring_each_s, ring_s)
+            self.trace.append(("ring {}'s phones in turn, {} s each, for {} s", user.name, user.ring_each_s, ring_s))
+            if len(members) < len(targets):
+                self.trace.append(("{} s is not time enough for {}: not rung", ring_s,
+                                   ", ".join(targets[len(members):])))
+            action = RingGroup(tuple(self.prompts), user.key, "sequential", members, ring_s, None)
+            return self.done(action, node, f"user:{user.key}")
+        self.trace.append(("ring {} for {} s", user.name, ring_s))
+        return self.done(Dial(tuple(self.prompts), targets, ring_s, user.key), node, f"user:{user.key}")
 
     def forward(self, user: UserConfig, target: Target, why: str, via: str, node: str | None,
                 seen: set[str]) -> Decision:
@@ -582,6 +595,21 @@ def _ring_targets(user: UserConfig) -> tuple[str, ...]:
     if user.kind == "mobile":
         return (user.mobile_number,) if user.mobile_number else ()
     return user.devices + ((user.mobile_number,) if user.mobile_number else ())
+
+
+def _in_turn(user: str, targets: tuple[str, ...], each_s: int, total_s: int) -> tuple[RingMember, ...]:
+    """The phones of a user rung in sequence within `total_s`: `each_s` each, the last one for what is left
+    (no silence before forwarding on no answer); phones that would start after `total_s` are left out."""
+    members: list[RingMember] = []
+    start = 0
+    for i, target in enumerate(targets):
+        left = total_s - start
+        if left <= 0:
+            break
+        ring_s = left if i == len(targets) - 1 else min(each_s, left)
+        members.append(RingMember(user, (target,), ring_s))
+        start += ring_s
+    return tuple(members)
 
 
 _PRESENCE_TEXT = {

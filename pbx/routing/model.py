@@ -307,6 +307,10 @@ class UserConfig:
     # U-04: the caller ID their outbound calls present: "main" (the tenant's main number), "fixed", "mobile" (the
     # user's own numbers) or a +E.164 number; always one the tenant owns. None: the fixed number, else the main one.
     outbound_caller_id: str | None = None
+    # Issue 7: a call to the user rings their phones (devices, then the mobile number) all at once, or one after the
+    # other for `ring_each_s` each; either way for the no-answer time, after which forwarding on no answer applies.
+    ring: Literal["parallel", "sequential"] = "parallel"
+    ring_each_s: int = 15
 
 
 CALLER_ID_CHOICES = ("main", "fixed", "mobile")

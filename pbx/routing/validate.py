@@ -195,6 +195,10 @@ class _Checker:
             self.target(f"{where} forwarding {label}", target)
         if not 5 <= fw.no_answer_after_s <= 300:
             self.add(where, "bad-ring-time", "no-answer time must be 5–300 seconds")
+        if user.ring not in ("parallel", "sequential"):
+            self.add(where, "bad-ring", f"ring {user.ring!r} is neither parallel nor sequential")
+        if not 5 <= user.ring_each_s <= 300:
+            self.add(where, "bad-ring-time", "ring time per phone in sequence must be 5–300 seconds")
         for rule in user.presence_rules:
             self.target(f"{where} presence rule {rule.status}", rule.target)
         self.caller_id(where, user)
