@@ -283,20 +283,28 @@ class Controller:
         return (user.name, user.extension or user.key) if user is not None else None
 
     # --- transfers (U-08) --------------------------------------------------------------------
+    async def _live_call(self, tenant: str, call_id: str, error: Callable[[str, str], Exception]
+                         ) -> tuple[CallRecord, AMIClient, list[Any], Any]:
+        """This tenant's call in progress, as the switch shows it: (record, AMI, every channel, the call's channel).
+        Raises `error(code, message)`: not-found (no such call of this tenant, or it has just ended), or
+        asterisk-unavailable."""
+        record = self.calls.live.get(call_id)
+        if record is None or record.tenant != tenant:
+            raise error("not-found", f"no call {call_id!r} in progress")
+        ami = self._switch()
+        if ami is None:
+            raise error("asterisk-unavailable", "Asterisk is not connected; try again shortly")
+        channels = await ami.core_show_channels()
+        mine = next((m for m in channels if m.get("Uniqueid") == call_id), None)
+        if mine is None or not mine.get("Channel"):
+            raise error("not-found", f"call {call_id!r} has ended")
+        return record, ami, channels, mine
+
     async def transfer(self, tenant: str, call_id: str, to: str, mode: str) -> dict[str, Any]:
         """Transfer a caller the way the user on the call would from their phone: AMI BlindTransfer, or Atxfer
         (the caller waits on hold while the user's phone consults `to`; hanging up completes it), to `to` in
         the phones' context, so the target is decided as a call from that user's phone. Raises TransferError."""
-        record = self.calls.live.get(call_id)
-        if record is None or record.tenant != tenant:
-            raise TransferError("not-found", f"no call {call_id!r} in progress")
-        ami = self._switch()
-        if ami is None:
-            raise TransferError("asterisk-unavailable", "Asterisk is not connected; try again shortly")
-        channels = await ami.core_show_channels()
-        mine = next((m for m in channels if m.get("Uniqueid") == call_id), None)
-        if mine is None:
-            raise TransferError("not-found", f"call {call_id!r} has ended")
+        _, ami, channels, mine = await self._live_call(tenant, call_id, TransferError)
         bridge = mine.get("BridgeId") or ""
         other = next((m for m in channels if bridge and m.get("BridgeId") == bridge and m.get("Uniqueid") != call_id),
                      None)
@@ -391,15 +399,8 @@ class Controller:
 
     async def start_recording(self, tenant: str, call_id: str) -> LiveRecording:
         """On demand (the API): record a live call of this tenant from now."""
-        record = self.calls.live.get(call_id)
-        if record is None or record.tenant != tenant:
-            raise RecordingError("not-found", f"no call {call_id!r} in progress")
-        ami = self._switch()
-        if ami is None:
-            raise RecordingError("asterisk-unavailable", "Asterisk is not connected; try again shortly")
-        channel = next((m.get("Channel") for m in await ami.core_show_channels() if m.get("Uniqueid") == call_id), None)
-        if not channel:
-            raise RecordingError("not-found", f"call {call_id!r} has ended")
+        record, _, _, mine = await self._live_call(tenant, call_id, RecordingError)
+        channel = mine.get("Channel") or ""
         waiting = self.acd.callers.get(call_id)
         return await self.recordings.start(tenant, call_id, channel, kind="on-demand", caller=record.caller,
                                            dialled=record.dialled, user=waiting.agent if waiting else None,
