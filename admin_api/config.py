@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from admin_api.auth import audit
 from admin_api.core import Ctx, Problem
-from pbx.db import load_tenant, save_tenant
-from pbx.db.models import TenantRow
+from pbx.db import load_tenant
+from pbx.db.store import change_tenant
 from pbx.routing.model import TenantConfig
-from pbx.routing.validate import InvalidConfig, validate_tenant
+from pbx.routing.validate import InvalidConfig
 
 T = TypeVar("T")
 log = logging.getLogger("admin_api")
@@ -62,18 +60,11 @@ async def change_config(ctx: Ctx, action: str, resource: str, ref: str, mutate: 
 
     def write() -> Any:
         with app.sessions() as session, session.begin():
-            tid = session.scalar(select(TenantRow.id).where(TenantRow.key == who.tenant).with_for_update())
-            assert tid is not None  # the principal's tenant
-            if check is not None:
-                check(session, tid)
-            current = load_tenant(session, who.tenant)
-            new, before, after = mutate(current)
-            new = replace(new, version=current.version + 1)
-            problems = validate_tenant(new)
-            if problems:
-                raise refuse(InvalidConfig(problems))
             try:
-                save_tenant(session, new, by=who.login, at=app.clock())
+                tid, _, before, after = change_tenant(session, who.tenant, mutate, by=who.login, at=app.clock(),
+                                                      check=check)
+            except InvalidConfig as exc:
+                raise refuse(exc) from None
             except IntegrityError as exc:
                 raise Problem(409, "conflict", "Conflicts with an existing object",
                               str(exc.orig).splitlines()[0]) from None

@@ -21,10 +21,10 @@ from pbx.acd.service import AcdService, AgentError
 from pbx.db import in_db
 from pbx.db.codec import target_to_text
 from pbx.db.models import AuditRow, TenantRow
-from pbx.db.store import clear_presence, load_presence, load_tenant, save_tenant, set_presence
+from pbx.db.store import change_tenant, clear_presence, load_presence, set_presence
 from pbx.routing.model import Forwarding, PresenceEntry, Target, TenantConfig, UserConfig
 from pbx.routing.phone import Feature
-from pbx.routing.validate import InvalidConfig, validate_tenant
+from pbx.routing.validate import InvalidConfig
 from pbx.state.store import LiveStore
 from pbx.tables import TableHolder
 
@@ -125,19 +125,14 @@ class PhoneFeatures:
         sessions = self.sessions
         at = self.clock()
 
+        def forwarded(current: TenantConfig) -> tuple[TenantConfig, UserConfig, UserConfig]:
+            old = next(u for u in current.users if u.key == user)
+            new = _forwarded(old, target)
+            return replace(current, users=tuple(new if u.key == user else u for u in current.users)), old, new
+
         def run() -> tuple[UserConfig, int]:
-            with sessions() as session, session.begin():
-                # the tenant row's lock serialises this with the API's changes of the same tenant
-                session.scalar(select(TenantRow.id).where(TenantRow.key == tenant).with_for_update())
-                current = load_tenant(session, tenant)
-                old = next(u for u in current.users if u.key == user)
-                new = _forwarded(old, target)
-                cfg: TenantConfig = replace(current, users=tuple(new if u.key == user else u for u in current.users),
-                                            version=current.version + 1)
-                problems = validate_tenant(cfg)
-                if problems:
-                    raise InvalidConfig(problems)
-                save_tenant(session, cfg, by=f"phone:{user}", at=at)
+            with sessions() as session, session.begin():  # serialised with the API's changes of the tenant
+                _, cfg, old, new = change_tenant(session, tenant, forwarded, by=f"phone:{user}", at=at)
                 _audit(session, tenant, user, "update", "user", user, {"forwarding": {"always": target_to_text(
                     old.forwarding.always)}}, {"forwarding": {"always": target_to_text(target)}}, at)
             return new, cfg.version

@@ -185,6 +185,31 @@ def save_tenant(session: Session, cfg: TenantConfig, accounts: Sequence[Account]
     _forget_tenant(session, tid)
 
 
+def change_tenant(session: Session, tenant: str,
+                  mutate: Callable[[TenantConfig], tuple[TenantConfig, Any, Any]], *, by: str, at: datetime,
+                  check: Callable[[Session, int], None] | None = None) -> tuple[int, TenantConfig, Any, Any]:
+    """One configuration change saved as the tenant's next version, in the caller's transaction.
+
+    Locks the tenant row first, so two changes of one tenant at once (two administrators, an administrator
+    and a phone's feature code) are serialised and neither is lost; then `check(session, tenant_id)`, then
+    `mutate(current)` → (new configuration, before, after). The whole new configuration must pass the
+    routing core's validation (InvalidConfig otherwise) before it is saved. Returns (tenant id, the new
+    configuration, before, after); the caller writes its audit entry in the same transaction."""
+    tid = session.scalar(select(TenantRow.id).where(TenantRow.key == tenant).with_for_update())
+    if tid is None:
+        raise UnknownTenant(f"no tenant {tenant!r}")
+    if check is not None:
+        check(session, tid)
+    current = load_tenant(session, tenant)
+    new, before, after = mutate(current)
+    new = replace(new, version=current.version + 1)
+    problems = validate_tenant(new)
+    if problems:
+        raise InvalidConfig(problems)
+    save_tenant(session, new, by=by, at=at)
+    return tid, new, before, after
+
+
 def load_tenant(session: Session, key: str) -> TenantConfig:
     row = session.scalars(_tenant_query().where(TenantRow.key == key)).one_or_none()
     if row is None:
