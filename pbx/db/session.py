@@ -138,13 +138,15 @@ T = TypeVar("T")
 # Database work runs off the event loop on a few threads of its own, per engine. Measured with the admin API
 # bench (bench/api.py): on SQLite, where writes queue on one lock anyway, one thread doubles write throughput
 # against asyncio's default pool (527 against 271-377 writes/s), because the pool's idle threads only
-# contend for the GIL and the lock; PostgreSQL, where statements wait on the server, does best with a few.
+# contend for the GIL and the lock; PostgreSQL, where statements wait on the server, does best with two (writes
+# on this 2-core machine, PostgreSQL on the same host: 1 thread 248/s p99 372 ms, 2: 354-356/s p99 216-257 ms,
+# 3: 295/s p99 295 ms, 6: 249/s p99 415 ms).
 # Slow work that is not database work (sending mail, converting audio, building workbooks) stays on
 # asyncio.to_thread, so it never holds these threads up.
 _EXECUTORS: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
 _EXECUTORS_GUARD = threading.Lock()
 DB_THREADS = {"sqlite": 1}
-DB_THREADS_DEFAULT = 3
+DB_THREADS_DEFAULT = 2
 
 
 def _executor(engine: Engine) -> ThreadPoolExecutor:
