@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyotp
 from aiohttp import ClientSession, CookieJar, web
@@ -33,6 +33,8 @@ from pbx.notify.senders import Message
 from pbx.recording.index import RecordingIndex
 from pbx.routing.model import PromptConfig
 from pbx.voicemail.messages import VoicemailStore
+
+T = TypeVar("T")
 
 PASSWORD = "correct horse battery"
 # The servers listen on 127.0.0.1, and aiohttp's client keeps cookies from IP addresses only when told to.
@@ -150,3 +152,52 @@ async def problem(r: Any, status: int) -> dict[str, Any]:
     return body
 
 
+# --- the API with a live controller --------------------------------------------------------------------
+
+
+def with_controller(tmp: Path, body: Callable[[World, Any, Any], Awaitable[T]], speed: float = 20.0, *,
+                    endpoints: dict[str, Any] | None = None) -> T:
+    """The admin API and a real controller in front of the simulator (AMI and FastAGI on real sockets), on
+    Tuesday 24 November 2026 at 10:00 in Stockholm; the controller follows the API's database as a deployed one
+    does (a change through the API reaches its routing table within a second), and finished recordings are
+    listed by the API. `endpoints`: phones that behave otherwise than answering at once (pbx.asterisk.simulator
+    Endpoint, by device). `body(world, controller, simulator)`."""
+    from pbx.controller import Controller
+    from pbx.db import config_stamp, load_all, load_presence
+    from pbx.demo import STOCKHOLM
+    from pbx.live import simulator_for
+    from pbx.settings import Settings
+
+    async def main() -> T:
+        settings = Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0,
+                            spool=str(tmp / "spool"))
+        tenants = [exempel(), annat()]
+        sim = simulator_for(settings, tenants, datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM), speed)
+        for device, endpoint in (endpoints or {}).items():
+            sim.endpoint(device, endpoint)
+        holder: list[World] = []
+        last: list[str] = []
+
+        def reload() -> Any:
+            if not holder:
+                return None
+            with holder[0].ctx.sessions() as session:
+                stamp = config_stamp(session)
+                if last and stamp == last[0]:
+                    return None
+                first = not last
+                last[:] = [stamp]
+                return None if first else (stamp, load_all(session), load_presence(session))
+
+        controller = Controller(settings, tenants, clock=sim.clock.now, simulator=sim, reload=reload)
+        async with world(tmp, controller=controller) as w:
+            holder.append(w)
+            reload()
+            w.ctx.clock = sim.clock.now  # the API's "now" is the simulated Asterisk's
+            controller.recording_index = w.ctx.recordings
+            await controller.start()
+            try:
+                return await body(w, controller, sim)
+            finally:
+                await controller.stop()
+    return asyncio.run(main())

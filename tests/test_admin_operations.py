@@ -14,13 +14,12 @@ from aiohttp import ClientSession
 
 from pbx.asterisk.simulator import CallScript, Endpoint
 from pbx.controller import Controller
-from pbx.db import config_stamp, load_all, load_presence, load_tenant
-from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER, STOCKHOLM, annat, exempel
-from pbx.live import simulator_for
+from pbx.db import load_tenant
+from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER, STOCKHOLM, exempel
 from pbx.routing import EMPTY_STATE, PlayMenu, Voicemail, compile_table, what_if
 from pbx.routing.schedule import compile_schedule
-from pbx.settings import Settings
-from tests.admin_world import World, problem, run, signed_in, world
+from tests.admin_world import World, problem, run, signed_in
+from tests.admin_world import with_controller as live_world
 
 T = TypeVar("T")
 API = "/api/v1"
@@ -230,41 +229,10 @@ def test_queues_and_groups_are_configured_with_members_and_kept_while_flows_use_
 
 
 def with_controller(tmp: Path, body: Callable[[World, Controller, Any], Awaitable[T]], speed: float = 20.0) -> T:
-    """The API with a real controller in front of the simulator; the controller follows the API's database
-    (a change published through the API reaches its routing table within a second)."""
-    async def main() -> T:
-        settings = Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0,
-                            spool=str(tmp / "spool"))
-        tenants = [exempel(), annat()]
-        sim = simulator_for(settings, tenants, TUE_10, speed)
-        for agent in ("david", "eva"):
-            sim.endpoint(f"PJSIP/{agent}", Endpoint(answer_after_s=1.0, talk_s=3600.0))
-        holder: list[World] = []
-        last: list[str] = []
-
-        def reload() -> Any:
-            if not holder:
-                return None
-            with holder[0].ctx.sessions() as session:
-                stamp = config_stamp(session)
-                if last and stamp == last[0]:
-                    return None
-                first = not last
-                last[:] = [stamp]
-                return None if first else (stamp, load_all(session), load_presence(session))
-
-        controller = Controller(settings, tenants, clock=sim.clock.now, simulator=sim, reload=reload)
-        async with world(tmp, controller=controller) as w:
-            holder.append(w)
-            reload()
-            w.ctx.clock = sim.clock.now  # the API's "now" is the simulated Asterisk's
-            controller.recording_index = w.ctx.recordings  # finished recordings are listed by the API
-            await controller.start()
-            try:
-                return await body(w, controller, sim)
-            finally:
-                await controller.stop()
-    return asyncio.run(main())
+    """The API with a real controller in front of the simulator (tests.admin_world.with_controller); the agents'
+    phones answer after a second and talk for an hour."""
+    agents = {f"PJSIP/{agent}": Endpoint(answer_after_s=1.0, talk_s=3600.0) for agent in ("david", "eva")}
+    return live_world(tmp, body, speed, endpoints=agents)
 
 
 async def until(check: Callable[[], Awaitable[Any]], what: str, tries: int = 400) -> Any:

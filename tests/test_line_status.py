@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,16 +16,13 @@ from aiohttp import ClientSession
 
 from pbx.asterisk.simulator import CallScript, Endpoint
 from pbx.controller import Controller
-from pbx.db import config_stamp, load_all, load_presence
-from pbx.demo import STOCKHOLM, annat, exempel
+from pbx.demo import STOCKHOLM
 from pbx.devices.lines import aggregate, device_status, line_label, registered
-from pbx.live import simulator_for
 from pbx.routing.state import LineStatus
-from pbx.settings import Settings
 from pbx.state.memory import DeviceLines
 from pbx.state.redis_store import RedisStore
 from pbx.state.store import MemoryStore
-from tests.admin_world import World, signed_in, world
+from tests.admin_world import World, signed_in, with_controller
 
 T = TypeVar("T")
 API = "/api/v1"
@@ -101,41 +97,6 @@ def test_phones_states_are_kept_where_every_instance_reads_them(kind: str, reque
 
 
 # --- end to end: a call rings Anna, she answers, it ends; the API shows each step ----------------
-
-
-def with_controller(tmp: Path, body: Callable[[World, Controller, Any], Awaitable[T]], speed: float) -> T:
-    """The admin API and a controller in front of the simulator (AMI and FastAGI on real sockets), the controller
-    following the API's database as a deployed one does."""
-    async def main() -> T:
-        settings = Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0,
-                            spool=str(tmp / "spool"))
-        tenants = [exempel(), annat()]
-        sim = simulator_for(settings, tenants, TUE_10, speed)
-        holder: list[World] = []
-        last: list[str] = []
-
-        def reload() -> Any:
-            if not holder:
-                return None
-            with holder[0].ctx.sessions() as session:
-                stamp = config_stamp(session)
-                if last and stamp == last[0]:
-                    return None
-                first = not last
-                last[:] = [stamp]
-                return None if first else (stamp, load_all(session), load_presence(session))
-
-        controller = Controller(settings, tenants, clock=sim.clock.now, simulator=sim, reload=reload)
-        async with world(tmp, controller=controller) as w:
-            holder.append(w)
-            reload()
-            w.ctx.clock = sim.clock.now
-            await controller.start()
-            try:
-                return await body(w, controller, sim)
-            finally:
-                await controller.stop()
-    return asyncio.run(main())
 
 
 async def line_of(c: ClientSession, w: World, user: str) -> dict[str, Any]:
