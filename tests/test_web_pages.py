@@ -26,14 +26,14 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from admin_api.pages import CSP, WEB_DIR
-from pbx.asterisk.simulator import CallScript
+from pbx.asterisk.simulator import CallScript, Endpoint
 from pbx.controller import Controller
 from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER, STOCKHOLM, demo_presence, demo_tenants
 from pbx.live import simulator_for
 from pbx.settings import Settings
 from pbx.stats.alarms import METRICS
 from pbx.stats.wallboard import AGENT_STATES
-from tests.admin_world import PASSWORD, World, fresh_totp, world
+from tests.admin_world import PASSWORD, World, fresh_totp, signed_in, world
 
 T = TypeVar("T")
 TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
@@ -464,3 +464,130 @@ def test_an_administrator_of_another_tenant_sees_none_of_exempels_pages(site: Si
     page.goto(f"{site.base}/app/#/wallboard")
     expect(page.get_by_text("Inga köer att visa.")).to_be_visible()
     expect(page.locator(".tile")).to_have_count(0)
+
+
+# --- the agent panel -------------------------------------------------------------------------------------------
+
+
+def agent_admin(site: Site) -> str:
+    """David Dahl, support agent, as an administrator linked to his telephony user: the rights "view" and
+    "agents" (his own agent actions and presence), made by the super administrator through the API."""
+    assert site.w is not None
+    w = site.w
+
+    async def make() -> None:
+        boss = await signed_in(w, "boss@exempel.se")
+        async with boss:
+            async with boss.post(f"{w.base}/api/v1/admins", json={
+                    "login": "david@exempel.se", "name": "David Dahl", "password": PASSWORD, "role": "custom",
+                    "rights": ["view", "agents"], "user": "david"}) as r:
+                assert r.status in (201, 409), await r.text()
+    site.run(make)
+    return "david@exempel.se"
+
+
+def test_every_callback_status_and_presence_has_a_text() -> None:
+    from pbx.acd.model import CallbackStatus
+    from pbx.routing.model import PresenceStatus
+    texts = json.loads((WEB_DIR / "texts.json").read_text(encoding="utf-8"))
+    made = {*(f"cb.{s.value}" for s in CallbackStatus), *(f"presence.{s.value}" for s in PresenceStatus),
+            *(f"agent.done-{v}" for v in ("login", "logout", "pause", "unpause", "end-wrapup"))}
+    assert made - set(texts["sv"]) == set() and made - set(texts["en"]) == set()
+
+
+def test_an_agent_logs_in_takes_a_call_and_ends_wrap_up_early_on_the_panel(site: Site, page: Page) -> None:
+    controller, sim = site.controller, site.sim
+    assert controller is not None
+    login = agent_admin(site)
+    # David's phone answers at once and the call is short; his wrap-up is long enough to watch (the team lead's
+    # override), and Eva at lunch so that Support's call is David's
+    sim.endpoint("PJSIP/david", Endpoint(answer_after_s=1.0, talk_s=4.0))
+    site.run(lambda: controller.acd.set_wrapup("exempel", "david", 3000))
+    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
+    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
+
+    def david() -> Any:
+        support = api_json(page, "/api/v1/queues/support")
+        return next(a for a in support["live"]["agents"] if a["user"] == "david")
+    try:
+        page.goto(f"{site.base}/app/#/login")
+        page.get_by_label("E-post").fill(login)
+        page.get_by_label("Lösenord").fill(PASSWORD)
+        page.get_by_role("button", name="Logga in").click()
+        expect(page.get_by_role("heading", level=1, name="Översikt")).to_be_visible()
+        page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Agentpanel").click()
+        expect(page.get_by_role("heading", level=1, name="Agentpanel")).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+        state = page.locator(".agent-state .state-value")
+        support = page.locator('.agent-queue[data-queue="support"]')
+        expect(state).to_have_text("Utloggad")
+        expect(support).to_contain_text("Utloggad")
+        assert david()["logged_in"] is False
+
+        # log in to Support, by keyboard: the button has the focus and Enter presses it
+        page.get_by_role("button", name="Logga in i Support").focus()
+        page.keyboard.press("Enter")
+        expect(state).to_have_text("Ledig")
+        expect(support.get_by_role("button", name="Logga ut ur Support")).to_be_visible()
+        assert david()["logged_in"] is True and david()["status"] == "free"
+
+        # pause with a reason, then end the pause
+        page.get_by_label("Orsak").fill("Möte med chefen")
+        page.get_by_role("button", name="Pausa", exact=True).click()
+        expect(state).to_have_text("Pausad")
+        expect(page.locator(".agent-state")).to_contain_text("Pausad: Möte med chefen")
+        assert (david()["status"], david()["pause_reason"]) == ("paused", "Möte med chefen")
+        page.get_by_role("button", name="Avsluta paus").click()
+        expect(state).to_have_text("Ledig")
+        assert david()["paused"] is False
+
+        # presence with an end time and a message (an end before now is the API's 422, beside the field)
+        until = page.get_by_label("Till och med")
+        until.fill("2020-01-01T10:00")
+        page.get_by_role("button", name="Sätt närvaro").click()
+        expect(until).to_have_attribute("aria-invalid", "true")
+        until.fill("2099-06-01T12:45")
+        page.get_by_label("Status", exact=True).select_option("meeting")
+        page.get_by_label("Meddelande").fill("Tillbaka efter lunch")
+        page.get_by_role("button", name="Sätt närvaro").click()
+        presence = page.locator("ul.presence-list li.active")
+        expect(presence).to_contain_text("Möte")
+        expect(presence).to_contain_text("Tillbaka efter lunch")
+        current = api_json(page, "/api/v1/users/david/presence")["current"]
+        assert (current["status"], current["message"]) == ("meeting", "Tillbaka efter lunch")
+        assert current["until"].startswith("2099-06-01")
+        presence.get_by_role("button", name="Rensa").click()
+        expect(page.get_by_text("Ingen närvaro satt: du är tillgänglig.")).to_be_visible()
+        assert api_json(page, "/api/v1/users/david/presence")["current"] is None
+        expect(page.get_by_text("Inga återuppringningar väntar.")).to_be_visible()
+
+        # a call to Support: David's phone answers; after it, the wrap-up counts down on the panel
+        call = site.run(lambda: sim.place_call("+46705550003", MAIN_NUMBER, CallScript(keys=["2"])))
+        expect(state).to_have_text("Efterarbete", timeout=WAIT_MS)
+        countdown = page.locator(".agent-state .countdown")
+        expect(countdown).to_have_text(re.compile(r"^\d+:\d\d kvar$"))
+        first = countdown.inner_text()
+        expect(countdown).not_to_have_text(first)  # it counts
+        now = david()
+        assert now["status"] == "wrapup" and now["wrapup_until"] is not None and now["calls_taken"] >= 1
+        assert call.answered_by == "PJSIP/david"
+        shot(page, "11-agent-wrapup")
+
+        page.get_by_role("button", name="Avsluta efterarbete").click()
+        expect(state).to_have_text("Ledig")
+        expect(countdown).to_be_hidden()
+        now = david()
+        assert (now["status"], now["wrapup_until"]) == ("free", None)
+        shot(page, "12-agent-free")
+
+        # English; then out of every queue at once
+        page.get_by_label("Språk").select_option("en")
+        expect(page.get_by_role("heading", level=1, name="Agent panel")).to_be_visible()
+        page.get_by_role("button", name="Log out of all").click()
+        expect(page.locator(".agent-state .state-value")).to_have_text("Logged out")
+        assert david()["logged_in"] is False
+        page.get_by_label("Language").select_option("sv")
+    finally:
+        site.run(lambda: controller.acd.set_wrapup("exempel", "david", None))
+        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
+        site.run(lambda: controller.acd.agent_login("exempel", "david"))

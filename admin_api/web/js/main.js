@@ -13,9 +13,11 @@ route("/users/:key", () => import("./pages/users.js").then(m => ({render: m.rend
 route("/numbers", () => import("./pages/numbers.js"), {nav: "nav.numbers"});
 route("/numbers/:number", () => import("./pages/numbers.js").then(m => ({render: m.renderOne})),
       {section: "/numbers"});
+route("/agent", () => import("./pages/agent.js"), {nav: "nav.agent"});
 route("/login", () => import("./pages/login.js"), {public: true});
 
-const NAV = [["/", "nav.start"], ["/wallboard", "nav.wallboard"], ["/users", "nav.users"], ["/numbers", "nav.numbers"]];
+const NAV = [["/", "nav.start"], ["/wallboard", "nav.wallboard"], ["/users", "nav.users"], ["/numbers", "nav.numbers"],
+             ["/agent", "nav.agent", me => Boolean(me.user)]];  // the agent panel: for an administrator who is a user
 
 const session = {me: null};
 let leave = null;  // the open page's clean-up (a WebSocket to close…)
@@ -47,7 +49,8 @@ function shell() {
   const {path} = current();
   const found = match(path);
   const section = found ? (found.route.section || path) : null;
-  document.getElementById("nav-list").replaceChildren(...NAV.map(([to, key]) =>
+  document.getElementById("nav-list").replaceChildren(...NAV.filter(([, , shown]) => !shown || shown(session.me))
+    .map(([to, key]) =>
     h("li", {}, h("a", {href: href(to), "aria-current": section === to ? "page" : null}, t(key)))));
 }
 
