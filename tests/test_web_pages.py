@@ -583,6 +583,7 @@ def test_an_agent_logs_in_takes_a_call_and_ends_wrap_up_early_on_the_panel(site:
         # English; then out of every queue at once
         page.get_by_label("Språk").select_option("en")
         expect(page.get_by_role("heading", level=1, name="Agent panel")).to_be_visible()
+        expect(page.locator(".agent-state .state-value")).to_have_text("Free")
         page.get_by_role("button", name="Log out of all").click()
         expect(page.locator(".agent-state .state-value")).to_have_text("Logged out")
         assert david()["logged_in"] is False

@@ -68,6 +68,8 @@ export async function render(view, {session}) {
   const queueList = h("ul", {class: "agent-queues"}, h("li", {class: "loading"}, t("common.loading")));
   const loginAll = h("button", {type: "button"}, t("agent.login-all"));
   const logoutAll = h("button", {type: "button"}, t("agent.logout-all"));
+  // until the agent's state is read, "all" means nothing: a click then would act on no queue at all
+  loginAll.disabled = logoutAll.disabled = true;
   const queueError = h("p", {class: "error", role: "alert", hidden: true});
   const queuesCard = h("section", {class: "panel", "aria-labelledby": "agent-queues-title"},
     h("div", {class: "card-head"}, h("h2", {id: "agent-queues-title"}, t("agent.queues")),
