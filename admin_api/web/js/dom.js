@@ -54,3 +54,16 @@ export function announce(text) {
   region.textContent = "";
   setTimeout(() => { region.textContent = text; }, 50);
 }
+
+/** A labelled form field: the label, the input, and an optional hint the input is described by. */
+export function field(label, input, hint) {
+  const hintId = hint ? uid("hint") : null;
+  if (hintId) input.setAttribute("aria-describedby", hintId);
+  return h("div", {class: "field"}, h("label", {for: input.id}, label), input,
+           hint ? h("p", {class: "hint", id: hintId}, hint) : null);
+}
+
+/** A form's error line: hidden until a problem is shown in it, then read out (role alert). */
+export function errorLine() {
+  return h("p", {class: "form-error", role: "alert", tabindex: "-1", hidden: true});
+}

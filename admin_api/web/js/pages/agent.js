@@ -5,7 +5,7 @@
 // countdown follows).
 
 import {api, clearProblems, problemText, showProblem} from "../api.js";
-import {announce, h, uid} from "../dom.js";
+import {announce, errorLine, field, h, uid} from "../dom.js";
 import {formatDuration, formatTime, locale, t} from "../i18n.js";
 import {openStream} from "../live.js";
 import {pageHead} from "../views.js";
@@ -15,17 +15,6 @@ const REASONS = ["reason.lunch", "reason.break", "reason.meeting", "reason.train
 const SETTLED = new Set(["done", "failed", "cancelled"]);
 // the state shown for the agent as a whole, the most telling first
 const ORDER = ["busy", "wrapup", "paused", "away", "free", "logged_out"];
-
-function field(label, input, hint) {
-  const hintId = hint ? uid("hint") : null;
-  if (hintId) input.setAttribute("aria-describedby", hintId);
-  return h("div", {class: "field"}, h("label", {for: input.id}, label), input,
-           hint ? h("p", {class: "hint", id: hintId}, hint) : null);
-}
-
-function errorLine() {
-  return h("p", {class: "form-error", role: "alert", tabindex: "-1", hidden: true});
-}
 
 /** "2026-11-24T12:45" for an <input type="datetime-local">, in the browser's time zone. */
 function localInput(date) {

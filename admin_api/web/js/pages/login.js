@@ -1,19 +1,8 @@
 // Sign-in in two steps: login and password, then the code from the authenticator app or the SMS.
 
 import {api, clearProblems, showProblem} from "../api.js";
-import {h, uid} from "../dom.js";
+import {errorLine, field, h, uid} from "../dom.js";
 import {t} from "../i18n.js";
-
-function field(label, input, hint) {
-  const hintId = hint ? uid("hint") : null;
-  if (hintId) input.setAttribute("aria-describedby", hintId);
-  return h("div", {class: "field"}, h("label", {for: input.id}, label), input,
-           hint ? h("p", {class: "hint", id: hintId}, hint) : null);
-}
-
-function errorLine() {
-  return h("p", {class: "form-error", role: "alert", tabindex: "-1", hidden: true});
-}
 
 export async function render(view, {query, done}) {
   const next = query.get("next") || "/";
