@@ -17,9 +17,13 @@ from pbx.db.session import make_engine, migrate, normalise_url
 try:
     from tests import redis_server
     from tests.pg import PostgresUnavailable, find_bindir, throwaway_postgres
+
+    # the browser tests' fixtures (tests/test_web_*.py: a running site, Chromium, a page), found by name
+    from tests.web_world import browser, page, site
 except ImportError:  # pytest run without the repository root on sys.path puts tests/ there instead
     import redis_server  # type: ignore[no-redef]
     from pg import PostgresUnavailable, find_bindir, throwaway_postgres  # type: ignore[no-redef]
+    from web_world import browser, page, site  # type: ignore[no-redef]  # noqa: F401
 
 BACKENDS = ("sqlite", "postgresql")
 

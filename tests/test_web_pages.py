@@ -8,183 +8,24 @@ Screenshots of every main page, at desktop and phone width, are kept in var/scre
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import http.client
 import io
 import json
-import os
 import re
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from admin_api.pages import CSP, WEB_DIR
 from pbx.asterisk.simulator import CallScript, Endpoint
-from pbx.controller import Controller
-from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER, STOCKHOLM, demo_presence, demo_tenants
-from pbx.live import simulator_for
-from pbx.settings import Settings
+from pbx.demo import GOTEBORG_NUMBER, MAIN_NUMBER
 from pbx.stats.alarms import METRICS
 from pbx.stats.wallboard import AGENT_STATES
-from tests.admin_world import PASSWORD, World, fresh_totp, signed_in, world
-
-T = TypeVar("T")
-TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
-SPEED = 10.0  # simulated seconds per real second
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = Path(os.environ.get("PBX_SCREENSHOTS", ROOT / "var" / "screenshots"))
-CHROMIUM = os.environ.get("PBX_TEST_CHROMIUM", "/usr/bin/chromium")
-# as this machine's notes say: no sandbox as root, and nothing that reaches for the (closed) network
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
-WAIT_MS = 20_000
-
-
-class Site:
-    """The controller with the demo tenants in front of the simulator, and the admin API with the pages, on an
-    event loop in a thread of their own (the browser is driven from the test's thread)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.ready = threading.Event()
-        self.failure: BaseException | None = None
-        self.stop: asyncio.Event | None = None
-        self.w: World | None = None
-        self.controller: Controller | None = None
-        self.sim: Any = None
-        self.thread = threading.Thread(target=self._thread, name="web-pages-site", daemon=True)
-
-    def _thread(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # handed to the test's thread
-            self.failure = exc
-        finally:
-            self.ready.set()
-
-    async def _main(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.stop = asyncio.Event()
-        settings = Settings(database_url="sqlite://", log_level="INFO", agi_port=0, http_port=0,
-                            spool=str(self.tmp / "spool"))
-        tenants = demo_tenants()
-        self.sim = simulator_for(settings, tenants, TUE_10, SPEED)
-        self.controller = Controller(settings, tenants, demo_presence(TUE_10.date()), clock=self.sim.clock.now,
-                                     simulator=self.sim)
-        await self.controller.start()
-        try:
-            async with world(self.tmp, controller=self.controller) as w:
-                self.w = w
-                self.ready.set()
-                await self.stop.wait()
-        finally:
-            await self.controller.stop()
-
-    def __enter__(self) -> Site:
-        self.thread.start()
-        self.ready.wait(120)
-        if self.failure is not None or self.w is None:
-            raise RuntimeError("the site did not start") from self.failure
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.loop is not None and self.stop is not None and self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(60)
-        if self.failure is not None:
-            raise RuntimeError("the site failed") from self.failure
-
-    @property
-    def base(self) -> str:
-        assert self.w is not None
-        return self.w.base
-
-    def run(self, work: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
-        """Run `work()` on the site's event loop and wait for its result."""
-        assert self.loop is not None
-
-        async def wrapped() -> T:
-            return await work()
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with Site(tmp_path_factory.mktemp("web")) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        # never a skip: scripts/ensure-browser.sh installs Debian's chromium for the suite
-        pytest.fail(f"{CHROMIUM} not found: run scripts/ensure-browser.sh or set PBX_TEST_CHROMIUM", pytrace=False)
-    with sync_playwright() as p:
-        yield launch(p)
-
-
-def launch(p: Playwright) -> Browser:
-    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-
-
-@pytest.fixture
-def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(viewport=DESKTOP, locale="sv-SE", timezone_id="Europe/Stockholm",
-                                  accept_downloads=True, base_url=site.base)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # the API's 4xx answers the tests provoke are logged by the browser too: those are expected
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and not re.search(r"status of 4\d\d", m.text) else None)
-    yield page
-    context.close()
-    # a script error, or a resource the Content-Security-Policy refused, is a broken page
-    assert errors == []
-
-
-def shot(page: Page, name: str) -> None:
-    """The page as it is now, at desktop and at phone width."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(150)  # one layout at the new width
-    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
-
-
-def sign_in(page: Page, site: Site, login: str) -> None:
-    page.goto(f"{site.base}/app/#/login")
-    page.get_by_label("E-post").fill(login)
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_role("button", name="Logga in").click()
-    if login == "boss@exempel.se":
-        assert site.w is not None
-        page.get_by_label("Kod (6 siffror)").fill(fresh_totp(site.w, "boss@exempel.se"))
-        page.get_by_role("button", name="Fortsätt").click()
-    expect(page.get_by_role("heading", level=1, name="Översikt")).to_be_visible()
-
-
-def api_json(page: Page, path: str) -> Any:
-    """What the API itself answers this page's session (the same cookie)."""
-    r = page.request.get(path)
-    assert r.ok, r.text()
-    return r.json()
-
-
-def table_column(page: Page, n: int) -> list[str]:
-    return [c.strip() for c in page.locator(f"table.list tbody tr td:nth-child({n})").all_inner_texts()]
-
+from tests.admin_world import PASSWORD, fresh_totp, signed_in
+from tests.web_world import DESKTOP, PHONE, SHOTS, WAIT_MS, Site, api_json, shot, sign_in, texts
 
 # --- serving ---------------------------------------------------------------------------------------------------
 
@@ -218,16 +59,15 @@ def test_pages_are_served_with_security_headers_and_are_no_part_of_the_api_docum
 
 
 def test_every_text_the_pages_use_exists_in_swedish_and_english() -> None:
-    texts = json.loads((WEB_DIR / "texts.json").read_text(encoding="utf-8"))
-    assert set(texts) == {"sv", "en"} and set(texts["sv"]) == set(texts["en"])
+    every = texts()  # also: each file has the same keys in both languages, and no key is in two files
     used = {key for f in WEB_DIR.rglob("*.js") for key in re.findall(r"\bt\(\"([a-z0-9_.-]+)\"",
                                                                      f.read_text(encoding="utf-8"))}
-    assert len(used) > 50 and used - set(texts["sv"]) == set()
+    assert len(used) > 50 and used - set(every["sv"]) == set()
     # keys made at run time: every agent state, alarm metric and user kind the API may send
     made = {*(f"state.{s}" for s in AGENT_STATES), *(f"metric.{m}" for m in METRICS),
             *(f"kind.{k}" for k in ("fixed", "mobile", "both"))}
-    assert made - set(texts["sv"]) == set()
-    assert all(texts["sv"][k] != texts["en"][k] for k in ("login.title", "start.title", "notfound.title"))
+    assert made - set(every["sv"]) == set()
+    assert all(every["sv"][k] != every["en"][k] for k in ("login.title", "start.title", "notfound.title"))
 
 
 # --- in the browser ------------------------------------------------------------------------------------------
@@ -388,8 +228,8 @@ def test_users_and_numbers_lists_search_filter_sort_page_and_export(site: Site, 
     shot(page, "06-users")
 
     # search: the rows are the API's rows for the same words
-    page.get_by_role("searchbox", name="Sök").fill("berg")
-    page.get_by_role("searchbox", name="Sök").press("Enter")
+    page.get_by_role("searchbox", name="Sök", exact=True).fill("berg")
+    page.get_by_role("searchbox", name="Sök", exact=True).press("Enter")
     found = [u["name"] for u in api_json(page, "/api/v1/users?q=berg")["items"]]
     assert 1 <= len(found) < everyone["total"]
     expect(page.locator("table.list tbody tr td:first-child")).to_have_text(found)
@@ -489,10 +329,10 @@ def agent_admin(site: Site) -> str:
 def test_every_callback_status_and_presence_has_a_text() -> None:
     from pbx.acd.model import CallbackStatus
     from pbx.routing.model import PresenceStatus
-    texts = json.loads((WEB_DIR / "texts.json").read_text(encoding="utf-8"))
+    every = texts()
     made = {*(f"cb.{s.value}" for s in CallbackStatus), *(f"presence.{s.value}" for s in PresenceStatus),
             *(f"agent.done-{v}" for v in ("login", "logout", "pause", "unpause", "end-wrapup"))}
-    assert made - set(texts["sv"]) == set() and made - set(texts["en"]) == set()
+    assert made - set(every["sv"]) == set() and made - set(every["en"]) == set()
 
 
 def test_an_agent_logs_in_takes_a_call_and_ends_wrap_up_early_on_the_panel(site: Site, page: Page) -> None:

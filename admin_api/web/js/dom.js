@@ -67,3 +67,18 @@ export function field(label, input, hint) {
 export function errorLine() {
   return h("p", {class: "form-error", role: "alert", tabindex: "-1", hidden: true});
 }
+
+const sheets = new Map();  // style sheet path → the promise of it being applied
+
+/** Add a page group's own style sheet (css/<name>.css) once; resolves when it applies, so nothing flashes. */
+export function loadStyle(name) {
+  if (!sheets.has(name)) {
+    sheets.set(name, new Promise(resolve => {
+      const link = h("link", {rel: "stylesheet", href: `css/${name}.css`});
+      link.addEventListener("load", resolve);
+      link.addEventListener("error", resolve);  // the page still works, unstyled
+      document.head.append(link);
+    }));
+  }
+  return sheets.get(name);
+}

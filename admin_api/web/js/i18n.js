@@ -1,5 +1,6 @@
-// Swedish and English. The texts are in ../texts.json (one object per language, the same keys in both);
-// the language comes from the browser the first time, then from the person's own choice, remembered.
+// Swedish and English. The texts are in ../texts.json (one object per language, the same keys in both), and each
+// group of pages has its own ../texts/<part>.json, loaded when one of its pages is first opened. The language comes
+// from the browser the first time, then from the person's own choice, remembered.
 
 const STORE = "pbx.lang";
 export const LANGUAGES = ["sv", "en"];
@@ -21,6 +22,22 @@ export async function loadTexts() {
   try { saved = localStorage.getItem(STORE); } catch { /* storage may be off */ }
   language = LANGUAGES.includes(saved) ? saved : fromBrowser();
   document.documentElement.lang = language;
+}
+
+const parts = new Map();  // part name → the promise of its texts being merged in
+
+/** Merge texts/<name>.json into the texts, once. */
+export function loadPart(name) {
+  if (!parts.has(name)) {
+    parts.set(name, fetch(new URL(`../texts/${name}.json`, import.meta.url), {credentials: "same-origin"})
+      .then(response => {
+        if (!response.ok) throw new Error(`texts/${name}.json: HTTP ${response.status}`);
+        return response.json();
+      })
+      .then(more => { for (const l of LANGUAGES) Object.assign(texts[l], more[l] || {}); })
+      .catch(err => { parts.delete(name); throw err; }));
+  }
+  return parts.get(name);
 }
 
 export function lang() { return language; }

@@ -1,9 +1,9 @@
 // A hash router: #/path/with/:params?query. Pages are loaded as modules when first opened.
 
-const routes = [];
+const routes_ = [];
 
 export function route(pattern, load, options = {}) {
-  routes.push({parts: pattern.split("/").filter(Boolean), load, ...options});
+  routes_.push({parts: pattern.split("/").filter(Boolean), load, ...options});
 }
 
 /** The current location: {path, query: URLSearchParams}. */
@@ -14,9 +14,14 @@ export function current() {
   return {path: path.startsWith("/") ? path : `/${path}`, query: new URLSearchParams(at < 0 ? "" : raw.slice(at + 1))};
 }
 
+/** Every route, in the order they were added (the menu is built from them). */
+export function routes() {
+  return routes_;
+}
+
 export function match(path) {
   const parts = path.split("/").filter(Boolean);
-  for (const r of routes) {
+  for (const r of routes_) {
     if (r.parts.length !== parts.length) continue;
     const params = {};
     let ok = true;
