@@ -679,7 +679,7 @@ async def _agent_now(controller: Any, tenant: str, user: str, ref: str) -> dict[
 
 
 def _agent_problem(exc: AgentError) -> Problem:
-    if exc.code in ("unknown-user", "not-a-member", "unknown-tenant"):
+    if exc.code in ("unknown-user", "not-a-member", "unknown-tenant", "unknown-callback"):
         return not_found(str(exc))
     return _unprocessable("body.reason" if exc.code == "bad-reason" else "body", str(exc))
 
@@ -770,6 +770,40 @@ async def _one_callback(ctx: Ctx) -> tuple[Any, CallbackRequest]:
         params=[Param("id", "path", CALL_ID)], responses={200: ("application/json", CALLBACK), **UNAVAILABLE})
 async def get_callback(ctx: Ctx) -> web.StreamResponse:
     return json_response(_callback((await _one_callback(ctx))[1]))
+
+
+TAKE_REFUSED = {"not-waiting": "not-waiting", "taken": "taken", "busy": "agent-busy", "in-wrapup": "agent-in-wrapup",
+                "not-a-member": "not-a-member"}
+
+
+@api.op("POST", "/callbacks/{id}/take", "An agent takes a waiting callback out of turn: their phone rings, then the "
+        "customer's (the agent themself, or for `agent` with the right agents)", tag="callbacks", right="view",
+        params=[Param("id", "path", CALL_ID)],
+        body={"type": "object", "additionalProperties": False, "properties": {"agent": KEY}},
+        responses={200: ("application/json", CALLBACK), **CONFLICT, **INVALID, **UNAVAILABLE})
+async def take_callback(ctx: Ctx) -> web.StreamResponse:
+    who = ctx.who
+    controller, cb = await _one_callback(ctx)
+    user = ctx.body.get("agent") or who.user_key
+    if user is None:
+        raise _unprocessable("body.agent", "you are not a user: name the agent who takes it")
+    if user != who.user_key:
+        if not who.can("agents"):
+            raise forbidden("agents")  # or be that agent
+        if who.accounts is not None and (await _accounts_of(ctx))[0].get(user) not in who.accounts:
+            raise not_found(f"user {user}")
+    try:
+        taken = await controller.acd.take_callback(who.tenant, user, cb.call_id)
+    except AgentError as exc:
+        if exc.code in TAKE_REFUSED:
+            raise Problem(409, TAKE_REFUSED[exc.code], "The callback cannot be taken now", str(exc)) from None
+        if exc.code == "no-switch":
+            raise Problem(503, "unavailable", "Asterisk is not connected", str(exc)) from None
+        raise _agent_problem(exc) from None
+    await _record(ctx_of(ctx.request), who, "take", "callback", cb.call_id, _callback(cb), _callback(taken))
+    log.info("callback taken by hand", extra={"event": "callback_taken", "tenant": who.tenant, "call": cb.call_id,
+                                              "agent": user, "by": who.login})
+    return json_response(_callback(taken))
 
 
 @api.op("POST", "/callbacks/{id}/cancel", "Cancel a callback request no agent has taken yet (it stays listed)",

@@ -436,6 +436,64 @@ def test_a_published_override_reaches_the_controller_and_the_next_call_hears_clo
 # --- tenant isolation ----------------------------------------------------------------------------
 
 
+def test_a_paused_agent_takes_a_callback_by_hand_out_of_turn_and_nobody_takes_it_twice(tmp_path: Path) -> None:
+    async def body(w: World, controller: Controller, sim: Any) -> None:
+        await asyncio.to_thread(w.ctx.admins.create_admin, "exempel", "eva@exempel.se", "Eva", "correct horse battery",
+                                "custom", rights=["view"], user_key="eva")
+        async with await signed_in(w, "boss@exempel.se") as c:
+            for agent in ("david", "eva"):  # paused for callback work: the queue hands them nothing
+                await call_api(c, w, "POST", f"/queues/support/agents/{agent}/pause", json={"reason": "ringer upp"})
+            first = await sim.place_call("+46701234567", GOTEBORG_NUMBER, CallScript(keys=["2", "0705550123#"]))
+            await asyncio.wait_for(first.wait(), 20)
+            second = await sim.place_call("+46701234568", GOTEBORG_NUMBER, CallScript(keys=["2", "0705550456#"]))
+            await asyncio.wait_for(second.wait(), 20)
+
+            async def filed() -> Any:
+                _, listed = await call_api(c, w, "GET", "/callbacks", params={"status": "waiting"})
+                return listed["items"] if listed["total"] == 2 else None
+            await until(filed, "both callbacks are filed")
+
+            async with await signed_in(w, "eva@exempel.se") as eva:  # as herself, with "view" only
+                status, taken = await call_api(eva, w, "POST", f"/callbacks/{second.uniqueid}/take", json={})
+                assert status == 200, taken
+                assert (taken["agent"], taken["number"]) == ("eva", "0705550456")
+                assert taken["status"] in ("agent_reserved", "agent_called", "customer_dialled", "connected")
+                async with eva.post(f"{w.base}{API}/callbacks/{second.uniqueid}/take", json={}) as r:
+                    assert (await problem(r, 409))["type"].endswith("/not-waiting")  # nobody takes it twice
+                async with eva.post(f"{w.base}{API}/callbacks/{first.uniqueid}/take", json={"agent": "david"}) as r:
+                    await problem(r, 403)  # not for a colleague, without the right agents
+
+            async def rung() -> Any:  # Eva's phone rings first, then the customer's number is dialled
+                _, cb = await call_api(c, w, "GET", f"/callbacks/{second.uniqueid}")
+                dialled = [x for x in sim.calls if any(s.value == "callback^0705550456" for s in x.steps)]
+                return cb if cb["status"] in ("customer_dialled", "connected") and dialled else None
+            await until(rung, "Eva is called, then the customer")
+            assert not [x for x in sim.calls if any(s.value == "callback^0705550123" for s in x.steps)]
+            # the other request kept its place, alone in line
+            status, q = await call_api(c, w, "GET", "/queues/support")
+            assert [x["callback"] for x in q["live"]["waiting"]] == ["0705550123"]
+            status, x = await call_api(c, w, "GET", f"/callbacks/{first.uniqueid}")
+            assert (x["status"], x["agent"]) == ("waiting", None)
+            # Eva is busy with hers now; Anna is no member of Support
+            async with c.post(f"{w.base}{API}/callbacks/{first.uniqueid}/take", json={"agent": "eva"}) as r:
+                assert (await problem(r, 409))["type"].endswith("/agent-busy")
+            async with c.post(f"{w.base}{API}/callbacks/{first.uniqueid}/take", json={"agent": "anna"}) as r:
+                assert (await problem(r, 409))["type"].endswith("/not-a-member")
+            async with c.post(f"{w.base}{API}/callbacks/{first.uniqueid}/take", json={"agent": "nobody"}) as r:
+                await problem(r, 404)
+            async with c.post(f"{w.base}{API}/callbacks/{first.uniqueid}/take", json={}) as r:
+                assert (await problem(r, 422))["errors"][0]["field"] == "body.agent"  # Bo is no user
+            # an administrator with the right agents takes one for David
+            status, taken = await call_api(c, w, "POST", f"/callbacks/{first.uniqueid}/take", json={"agent": "david"})
+            assert status == 200 and taken["agent"] == "david", taken
+            status, q = await call_api(c, w, "GET", "/queues/support")
+            assert q["live"]["callers_waiting"] == 0
+            assert [(e["action"], e["actor"], e["before"]["status"], e["after"]["agent"])
+                    for e in await audit(c, w, "callback")] == [
+                ("take", "eva@exempel.se", "waiting", "eva"), ("take", "boss@exempel.se", "waiting", "david")]
+    with_controller(tmp_path, body)
+
+
 def test_another_tenant_gets_404_for_every_verb_and_an_account_admin_stays_in_their_account(
         tmp_path: Path) -> None:
     async def body(w: World, controller: Controller, sim: Any) -> None:
@@ -467,6 +525,7 @@ def test_another_tenant_gets_404_for_every_verb_and_an_account_admin_stays_in_th
             *((("POST", f"/queues/support/agents/david/{verb}", {"reason": "x"} if verb == "pause" else None))
               for verb in ("login", "logout", "pause", "unpause", "end-wrapup")),
             ("GET", f"/callbacks/{cb}", None), ("POST", f"/callbacks/{cb}/cancel", {}),
+            ("POST", f"/callbacks/{cb}/take", {"agent": "david"}),
             ("GET", f"/calls/{uid}", None), ("DELETE", f"/calls/{uid}", None),
             ("POST", f"/calls/{uid}/recording", None), ("PATCH", f"/calls/{uid}/recording", {"state": "paused"}),
             ("DELETE", f"/calls/{uid}/recording", None),

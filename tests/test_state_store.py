@@ -236,6 +236,20 @@ def test_reservation_refused(backend: Backend, obstacle: str) -> None:
     backend.run(test)
 
 
+@pytest.mark.parametrize("obstacle", OBSTACLES)
+def test_a_reservation_by_hand_passes_logins_pause_and_presence_but_no_call_or_wrap_up(backend: Backend,
+                                                                                      obstacle: str) -> None:
+    """A callback the agent takes from the panel: the agent chose it, so only what stops a call stops it."""
+    async def test(store: LiveStore) -> None:
+        await logged_in_agent(store)
+        await OBSTACLES[obstacle](store)
+        stands = obstacle in ("wrap-up", "line busy", "already reserved")
+        assert await store.reserve(T, "anna", "call-1", SALES, NOW, TTL, by_hand=True) is not stands
+        assert ((await store.agent(T, "anna")).reserved_for == "call-1") is not stands
+
+    backend.run(test)
+
+
 def test_reservation_allowed_again_when_obstacles_clear(backend: Backend) -> None:
     async def test(store: LiveStore) -> None:
         await logged_in_agent(store)

@@ -8,6 +8,7 @@ Screenshots of every main page, at desktop and phone width, are kept in var/scre
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import http.client
 import io
@@ -326,6 +327,15 @@ def agent_admin(site: Site) -> str:
     return "david@exempel.se"
 
 
+async def boss_get(site: Site, path: str) -> Any:
+    """What the API answers the super administrator (for what the page's own person may not read)."""
+    assert site.w is not None
+    w = site.w
+    async with await signed_in(w, "boss@exempel.se") as boss, boss.get(f"{w.base}/api/v1{path}") as r:
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
 def test_every_callback_status_and_presence_has_a_text() -> None:
     from pbx.acd.model import CallbackStatus
     from pbx.routing.model import PresenceStatus
@@ -432,3 +442,41 @@ def test_an_agent_logs_in_takes_a_call_and_ends_wrap_up_early_on_the_panel(site:
         site.run(lambda: controller.acd.set_wrapup("exempel", "david", None))
         site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
         site.run(lambda: controller.acd.agent_login("exempel", "david"))
+
+
+def test_a_paused_agent_calls_a_customer_back_by_hand_from_the_panel(site: Site, page: Page) -> None:
+    controller, sim = site.controller, site.sim
+    assert controller is not None
+    login = agent_admin(site)
+    # David is paused for callback work (the queue hands him nothing) and Eva at lunch: the request waits.
+    # His phone answers at once and stays on until the customer (the trunk, 30 s of talk) hangs up
+    sim.endpoint("PJSIP/david", Endpoint(answer_after_s=1.0, talk_s=600.0))
+    site.run(lambda: controller.acd.agent_login("exempel", "david"))
+    site.run(lambda: controller.acd.agent_pause("exempel", "david", "Återuppringningar"))
+    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
+    asked = site.run(lambda: sim.place_call("+46701234999", GOTEBORG_NUMBER, CallScript(keys=["2", "0705550999#"])))
+    try:
+        site.run(lambda: asyncio.wait_for(asked.wait(), 20))
+        sign_in(page, site, login)
+        page.goto(f"{site.base}/app/#/agent")
+        expect(page.get_by_role("heading", level=1, name="Agentpanel")).to_be_visible()
+        row = page.locator("table.callbacks tbody tr", has_text="0705550999")
+        expect(row).to_contain_text("Väntar", timeout=WAIT_MS)
+        assert api_json(page, f"/api/v1/callbacks/{asked.uniqueid}")["status"] == "waiting"
+
+        row.get_by_role("button", name="Ring upp 0705550999 nu").click()
+        expect(page.locator("#announce")).to_have_text("Din telefon ringer: svara för att ringa upp 0705550999.")
+        expect(row).to_contain_text("david")
+        taken = api_json(page, f"/api/v1/callbacks/{asked.uniqueid}")
+        assert taken["agent"] == "david" and taken["status"] != "waiting"
+        [entry] = [e for e in site.run(lambda: boss_get(site, "/audit?resource=callback&per_page=500"))["items"]
+                   if e["ref"] == asked.uniqueid]
+        assert (entry["action"], entry["actor"]) == ("take", "david@exempel.se")
+        # his phone rang first, then the customer's number was dialled; the call ends and the request is done
+        expect(row).to_be_hidden(timeout=WAIT_MS)
+        assert api_json(page, f"/api/v1/callbacks/{asked.uniqueid}")["status"] == "done"
+        shot(page, "13-agent-callback-taken")
+    finally:
+        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
+        site.run(lambda: controller.acd.agent_unpause("exempel", "david"))
+        site.run(lambda: controller.acd.end_wrapup("exempel", "david"))

@@ -235,6 +235,43 @@ class AcdService:
         await self.dispatch_tenant(tenant)
         return True
 
+    async def take_callback(self, tenant: str, user: str, call_id: str) -> CallbackRequest:
+        """An agent takes one waiting callback by hand (the agent panel's "take"): it leaves the line, and the
+        agent's phone rings first, then the customer's, as when the queue hands it out.
+
+        The agent must be a member of the callback's queue, but need not be logged in to it nor unpaused: a
+        free agent logged in is handed the head of the line anyway, so taking by hand is how an agent who is
+        paused for callback work, or not taking the queue's calls, works through callbacks in their own order.
+        Only a request in line (waiting or due) can be taken: a booked time is the customer's, and one an agent
+        has is theirs. A call on the agent's line, wrap-up, or a call being offered to them stands in the way."""
+        now = self.now()
+        cb = await self.store.callback(tenant, call_id)
+        if cb is None:
+            raise AgentError("unknown-callback", f"no callback {call_id!r}")
+        ref = f"queue:{cb.queue}"
+        if ref not in self.memberships(tenant, user):
+            raise AgentError("not-a-member", f"{user} is not a member of queue {cb.queue}")
+        if cb.status not in IN_LINE:
+            raise AgentError("not-waiting", f"the callback is {cb.status.value}, not waiting in line")
+        if (await self.store.agent(tenant, user)).in_wrapup(now):
+            raise AgentError("in-wrapup", f"{user} is in wrap-up: end it first")
+        switch = self.switch()
+        if switch is None:
+            raise AgentError("no-switch", "Asterisk is not connected")
+        async with self._locks.setdefault((tenant, cb.queue), asyncio.Lock()):
+            if not await self.store.reserve(tenant, user, call_id, ref, now, self.reserve_ttl_s, by_hand=True):
+                raise AgentError("busy", f"{user} is on a call or being offered one")
+            if not await self.store.dequeue(tenant, cb.queue, call_id):  # another agent or controller was first
+                await self.store.release(tenant, user, call_id, "cancelled", now, self.max_missed)
+                raise AgentError("taken", f"callback {call_id} was taken meanwhile")
+            await self._call_back(switch, cb, _callback_entry(cb), user)
+        taken = await self.store.callback(tenant, call_id)
+        if taken is None or taken.agent != user:  # claimed by another controller between our read and our claim
+            raise AgentError("taken", f"callback {call_id} was taken meanwhile")
+        log.info("callback taken", extra={"event": "acd_callback_taken", "tenant": tenant, "agent": user,
+                                          "call": call_id, "queue": cb.queue})
+        return taken
+
     async def set_wrapup(self, tenant: str, user: str, seconds: float | None, by: str | None = None) -> None:
         """A team lead's per-agent wrap-up (every queue), or None to use each queue's own."""
         self.memberships(tenant, user)

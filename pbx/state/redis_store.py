@@ -60,13 +60,13 @@ log = logging.getLogger(__name__)
 # client's command can run in between (Redis runs scripts to completion, one at a time). Scripts publish
 # their event themselves (prepared by Python, passed in ARGV): it goes out with the change, in write order.
 RESERVE_LUA = """
-local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return 'not logged in' end
+local now, ttl, by_hand = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[7] == '1'
+if not by_hand and redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return 'not logged in' end
 local f = redis.call('HMGET', KEYS[1], 'paused', 'line', 'wrapup_until', 'reserved_for', 'reserved_at', 'spans')
-if f[1] == '1' then return 'paused' end
+if not by_hand and f[1] == '1' then return 'paused' end
 if f[2] and f[2] ~= 'idle' then return 'line ' .. f[2] end
 if f[3] and now < tonumber(f[3]) then return 'wrap-up' end
-if f[6] then
+if f[6] and not by_hand then
   local best = nil
   for _, s in ipairs(cjson.decode(f[6])) do
     if s[1] <= now and (s[2] < 0 or now < s[2]) and (best == nil or s[1] >= best[1]) then best = s end
@@ -411,11 +411,12 @@ class RedisStore:
             answers = await pipe.execute()
         return [_record(tenant, user, _hash(answers[2 * i]), answers[2 * i + 1]) for i, user in enumerate(users)]
 
-    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool:
+    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float,
+                      by_hand: bool = False) -> bool:
         ev = make_event("reserved", tenant, now, user=user, call=call_id, queue=queue_ref)
         verdict = _s(await self._reserve(keys=[self._user(tenant, user), self._in(tenant, user)],
                                          args=[call_id, queue_ref, repr(float(now)), repr(float(ttl_s)),
-                                               self._channel(tenant), json.dumps(ev)]))
+                                               self._channel(tenant), json.dumps(ev), "1" if by_hand else "0"]))
         if verdict != "ok":
             log.debug("reservation of %s/%s for %s refused: %s", tenant, user, call_id, verdict)
             return False

@@ -105,17 +105,18 @@ def available_at(spans: Sequence[Sequence[float]], now: float) -> bool:
 
 
 def reservation_refusal(agent: AgentState, line: LineStatus, spans: Sequence[Sequence[float]], queue_ref: str,
-                        now: float, ttl_s: float) -> str | None:
-    """Why `agent` may not be reserved for a call from `queue_ref` at `now` (None: it may). Mirrored in Lua."""
-    if queue_ref not in agent.logged_in:
+                        now: float, ttl_s: float, by_hand: bool = False) -> str | None:
+    """Why `agent` may not be reserved for a call from `queue_ref` at `now` (None: it may). Mirrored in Lua.
+    `by_hand`: the agent picked the call themself, so their logins, pause and presence do not count."""
+    if queue_ref not in agent.logged_in and not by_hand:
         return "not logged in"
-    if agent.paused:
+    if agent.paused and not by_hand:
         return "paused"
     if line is not LineStatus.IDLE:
         return "line " + line.value
     if agent.in_wrapup(now):
         return "wrap-up"
-    if not available_at(spans, now):
+    if not by_hand and not available_at(spans, now):
         return "presence"
     if agent.reserved(now, ttl_s):
         return "reserved"
@@ -218,7 +219,12 @@ class LiveStore(Protocol):
     async def end_wrapup(self, tenant: str, user: str, by: str | None = None) -> None: ...
     async def agent(self, tenant: str, user: str) -> AgentState: ...
     async def agents(self, tenant: str) -> list[AgentState]: ...
-    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool: ...
+    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float,
+                      by_hand: bool = False) -> bool:
+        """Hold `user` for `call_id` if reservation_refusal allows it, atomically. `by_hand`: the agent chose this
+        call themself (a callback taken from the panel), so being logged out of its queue, paused or away does
+        not stand in the way; a call on the line, wrap-up or another reservation still does."""
+        ...
     async def release(self, tenant: str, user: str, call_id: str, outcome: Outcome, now: float,
                       max_missed: int = 3) -> AgentState: ...
     async def call_ended(self, tenant: str, user: str, now: float, wrapup_s: float,
@@ -366,10 +372,12 @@ class MemoryStore:
     async def agents(self, tenant: str) -> list[AgentState]:
         return sorted((r for (t, _), r in self._data.agents.items() if t == tenant), key=lambda r: r.user)
 
-    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float) -> bool:
+    async def reserve(self, tenant: str, user: str, call_id: str, queue_ref: str, now: float, ttl_s: float,
+                      by_hand: bool = False) -> bool:
         rec = self._agent(tenant, user)
         spans = presence_spans(self._replica.presences.get((tenant, user), ()))
-        if reservation_refusal(rec, self._replica.line(tenant, user), spans, queue_ref, now, ttl_s) is not None:
+        if reservation_refusal(rec, self._replica.line(tenant, user), spans, queue_ref, now, ttl_s,
+                               by_hand) is not None:
             return False
         self._put(replace(rec, reserved_for=call_id, reserved_at=now))
         self._emit(make_event("reserved", tenant, now, user=user, call=call_id, queue=queue_ref))

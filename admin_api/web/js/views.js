@@ -33,3 +33,21 @@ export function facts(pairs) {
 export function yesNo(value) {
   return value ? t("common.yes") : t("common.no");
 }
+
+/** Ask before something that cannot be undone: a modal <dialog> (focus stays in it, Escape cancels).
+ * Resolves true when the person confirms. */
+export function confirmDialog(question, confirmLabel) {
+  return new Promise(resolve => {
+    const yes = h("button", {type: "button", class: "primary danger"}, confirmLabel);
+    const no = h("button", {type: "button"}, t("common.cancel"));
+    const dialog = h("dialog", {class: "confirm", "aria-labelledby": "confirm-q"},
+                     h("p", {id: "confirm-q"}, question), h("div", {class: "form-actions"}, yes, no));
+    const done = answer => { dialog.close(); dialog.remove(); resolve(answer); };
+    yes.addEventListener("click", () => done(true));
+    no.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", e => { e.preventDefault(); done(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+    no.focus();  // the safe choice has the focus
+  });
+}

@@ -13,6 +13,7 @@ import {pageHead} from "../views.js";
 const PRESENCE = ["lunch", "meeting", "away", "busy", "vacation", "custom", "available"];
 const REASONS = ["reason.lunch", "reason.break", "reason.meeting", "reason.training", "reason.admin"];
 const SETTLED = new Set(["done", "failed", "cancelled"]);
+const IN_LINE = new Set(["waiting", "due", "retry_due"]);  // a callback in line may be taken by hand
 // the state shown for the agent as a whole, the most telling first
 const ORDER = ["busy", "wrapup", "paused", "away", "free", "logged_out"];
 
@@ -88,9 +89,10 @@ export async function render(view, {session}) {
     h("h2", {id: "agent-presence-title"}, t("agent.presence-title")), presenceNow, presenceForm);
 
   const callbackBody = h("div", {}, h("p", {class: "loading"}, t("common.loading")));
+  const callbackError = h("p", {class: "error", role: "alert", hidden: true});
   const callbacksCard = h("section", {class: "panel callbacks-card", "aria-labelledby": "agent-callbacks-title"},
     h("h2", {id: "agent-callbacks-title"}, t("agent.callbacks")),
-    h("p", {class: "hint"}, t("agent.callbacks-hint")), callbackBody);
+    h("p", {class: "hint"}, t("agent.callbacks-hint")), callbackError, callbackBody);
 
   view.append(h("div", {class: "agent-grid"}, stateCard, queuesCard, pauseCard, presenceCard, callbacksCard));
 
@@ -174,13 +176,37 @@ export async function render(view, {session}) {
     if (!open.length) { callbackBody.replaceChildren(h("p", {class: "empty"}, t("agent.no-callbacks"))); return; }
     callbackBody.replaceChildren(h("div", {class: "table-wrap"}, h("table", {class: "list callbacks"},
       h("thead", {}, h("tr", {}, [t("agent.cb-number"), t("agent.cb-queue"), t("agent.cb-requested"),
-                                   t("agent.cb-status"), t("agent.cb-agent")].map(c => h("th", {scope: "col"}, c)))),
+                                   t("agent.cb-status"), t("agent.cb-agent")].map(c => h("th", {scope: "col"}, c)),
+                         h("th", {scope: "col"}, h("span", {class: "sr-only"}, t("agent.cb-action"))))),
       h("tbody", {}, open.map(cb => h("tr", {class: cb.agent === user ? "mine" : null},
         h("td", {"data-label": t("agent.cb-number")}, h("span", {class: "number"}, cb.number)),
         h("td", {"data-label": t("agent.cb-queue")}, names.get(cb.queue) || cb.queue),
         h("td", {"data-label": t("agent.cb-requested")}, formatStamp(cb.requested_at)),
         h("td", {"data-label": t("agent.cb-status")}, t(`cb.${cb.status}`)),
-        h("td", {"data-label": t("agent.cb-agent")}, cb.agent || "–")))))));
+        h("td", {"data-label": t("agent.cb-agent")}, cb.agent || "–"),
+        h("td", {class: "take"}, IN_LINE.has(cb.status) ? takeButton(cb) : null)))))));
+  }
+
+  /** "Call back now": the agent takes this one by hand; their phone rings first, then the customer's. */
+  function takeButton(cb) {
+    const busy = ["busy", "wrapup"].includes(overall().status);
+    const button = h("button", {type: "button", class: "primary", disabled: busy,
+                                "aria-label": t("agent.cb-take-number", {number: cb.number})}, t("agent.cb-take"));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      callbackError.hidden = true;
+      try {
+        await api(`/callbacks/${encodeURIComponent(cb.id)}/take`, {method: "POST", body: {}});
+        announce(t("agent.cb-taken", {number: cb.number}));
+        await Promise.all([readCallbacks(), readStates()]);
+      } catch (err) {
+        callbackError.textContent = problemText(err);
+        callbackError.hidden = false;
+        button.disabled = false;
+        await readCallbacks().catch(() => {});
+      }
+    });
+    return button;
   }
 
   async function readPresence() {
