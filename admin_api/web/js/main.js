@@ -42,10 +42,10 @@ route("/queues/:key", one(pages.queues, "renderQueue"), {section: "/queues", par
 route("/groups/:key", one(pages.queues, "renderGroup"), {section: "/queues", part: "queues"});
 route("/accounts", pages.accounts, {nav: "nav.accounts", group: "nav.group-company", part: "admin"});
 route("/accounts/:key", one(pages.accounts, "renderOne"), {section: "/accounts", part: "admin"});
-route("/users", pages.users, {nav: "nav.users", group: "nav.group-company"});
-route("/users/:key", one(pages.users, "renderOne"), {section: "/users"});
-route("/numbers", pages.numbers, {nav: "nav.numbers", group: "nav.group-company"});
-route("/numbers/:number", one(pages.numbers, "renderOne"), {section: "/numbers"});
+route("/users", pages.users, {nav: "nav.users", group: "nav.group-company", part: "users"});
+route("/users/:key", one(pages.users, "renderOne"), {section: "/users", part: "users"});
+route("/numbers", pages.numbers, {nav: "nav.numbers", group: "nav.group-company", part: "numbers"});
+route("/numbers/:number", one(pages.numbers, "renderOne"), {section: "/numbers", part: "numbers"});
 route("/admins", pages.admins, {nav: "nav.admins", group: "nav.group-company", part: "admin", right: "admins"});
 route("/admins/:id", one(pages.admins, "renderOne"), {section: "/admins", part: "admin", right: "admins"});
 route("/search", pages.search, {part: "admin"});
