@@ -232,3 +232,35 @@ def test_another_tenants_administrator_finds_and_opens_nothing_of_exempels(site:
     own = api_tree(api_json(page, "/api/v1/account-tree")["roots"])
     expect(page.locator("ul.account-tree li")).to_have_count(len(own))
     expect(page.locator("main")).not_to_contain_text("Stockholm")
+
+
+def test_the_change_log_shows_who_changed_what_before_and_after(site: Site, page: Page) -> None:
+    sign_in(page, site, "boss@exempel.se")
+    headers = {"X-Requested-With": "pbx"}
+    before = api_json(page, "/api/v1/accounts/goteborg")["name"]
+    assert page.request.patch(f"{site.base}/api/v1/accounts/goteborg", data={"name": "Göteborgskontoret"},
+                              headers=headers).ok
+    try:
+        page.get_by_role("navigation", name=MENU).get_by_role("link", name="Ändringslogg").click()
+        expect(page.get_by_role("heading", level=1, name="Ändringslogg")).to_be_visible()
+        page.get_by_label("Typ").select_option("account")
+        logged = api_json(page, "/api/v1/audit?resource=account&per_page=20")
+        rows = page.locator("table.list > tbody > tr")
+        expect(rows).to_have_count(min(20, logged["total"]))
+        # newest first, as the address can say
+        page.goto(f"{site.base}/app/#/audit?resource=account&sort=-at")
+        newest = api_json(page, "/api/v1/audit?resource=account&sort=-at&per_page=1")["items"][0]
+        assert (newest["ref"], newest["after"]["name"]) == ("goteborg", "Göteborgskontoret")
+        entry = rows.first
+        expect(entry.locator("td").nth(4)).to_have_text("goteborg")
+        diff = entry.locator("table.diff")
+        expect(diff).to_be_hidden()  # folded away until asked for
+        entry.get_by_text(re.compile(r"^Visa \(\d+\)$")).click()
+        expect(diff.locator("tr", has_text="name").locator("td.before")).to_have_text(before)
+        expect(diff.locator("tr", has_text="name").locator("td.after")).to_have_text("Göteborgskontoret")
+        expect(entry).to_contain_text("boss@exempel.se")
+        expect(entry).to_contain_text("Ändrade")
+        shot(page, "46-change-log")
+    finally:
+        assert page.request.patch(f"{site.base}/api/v1/accounts/goteborg", data={"name": before},
+                                  headers=headers).ok

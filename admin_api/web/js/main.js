@@ -22,6 +22,7 @@ const pages = {
   numbers: () => import("./pages/numbers.js"),
   admins: () => import("./pages/admins.js"),
   search: () => import("./pages/search.js"),
+  audit: () => import("./pages/audit.js"),
   prompts: () => import("./pages/prompts.js"),
   voicemail: () => import("./pages/voicemail.js"),
   recordings: () => import("./pages/recordings.js"),
@@ -48,6 +49,7 @@ route("/numbers", pages.numbers, {nav: "nav.numbers", group: "nav.group-company"
 route("/numbers/:number", one(pages.numbers, "renderOne"), {section: "/numbers", part: "numbers"});
 route("/admins", pages.admins, {nav: "nav.admins", group: "nav.group-company", part: "admin", right: "admins"});
 route("/admins/:id", one(pages.admins, "renderOne"), {section: "/admins", part: "admin", right: "admins"});
+route("/audit", pages.audit, {nav: "nav.audit", group: "nav.group-company", part: "admin", right: "admins"});
 route("/search", pages.search, {part: "admin"});
 route("/prompts", pages.prompts, {nav: "nav.prompts", group: "nav.group-media", part: "media"});
 route("/voicemail", pages.voicemail, {nav: "nav.voicemail", group: "nav.group-media", part: "media",
