@@ -264,3 +264,35 @@ def test_the_change_log_shows_who_changed_what_before_and_after(site: Site, page
     finally:
         assert page.request.patch(f"{site.base}/api/v1/accounts/goteborg", data={"name": before},
                                   headers=headers).ok
+
+
+def test_my_own_page_makes_an_api_token_shown_once_that_works_until_revoked(site: Site, page: Page) -> None:
+    sign_in(page, site, "viewer@exempel.se")
+    page.get_by_role("link", name="Vera").click()
+    expect(page.get_by_role("heading", level=1, name="Vera")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("Se allt")
+    page.get_by_label("Namn").fill("CRM-koppling")
+    page.get_by_label("Giltig i dagar").fill("30")
+    page.get_by_role("button", name="Skapa nyckel").click()
+    token = page.locator(".secret-value code").inner_text()
+    assert len(token) >= 20
+    row = page.locator("table.tokens tbody tr", has_text="CRM-koppling")
+    expect(row).to_be_visible()
+    [listed] = [x for x in api_json(page, "/api/v1/tokens") if x["name"] == "CRM-koppling"]
+    assert listed["expires_at"] is not None and "token" not in listed
+    # the token is the integration's way in, with Vera's rights, and no cookie
+    context = page.context.browser
+    assert context is not None
+    bare = context.new_context(base_url=site.base)
+    try:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert bare.request.get("/api/v1/me", headers=bearer).json()["login"] == "viewer@exempel.se"
+        shot(page, "47-me-token")
+        page.reload()
+        expect(page.locator(".secret")).to_have_count(0)  # shown once
+        row.get_by_role("button", name="Ta bort nyckeln CRM-koppling").click()
+        page.get_by_role("dialog").get_by_role("button", name="Ta bort").click()
+        expect(row).to_have_count(0)
+        assert bare.request.get("/api/v1/me", headers=bearer).status == 401
+    finally:
+        bare.close()

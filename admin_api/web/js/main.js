@@ -23,6 +23,7 @@ const pages = {
   admins: () => import("./pages/admins.js"),
   search: () => import("./pages/search.js"),
   audit: () => import("./pages/audit.js"),
+  me: () => import("./pages/me.js"),
   prompts: () => import("./pages/prompts.js"),
   voicemail: () => import("./pages/voicemail.js"),
   recordings: () => import("./pages/recordings.js"),
@@ -51,6 +52,7 @@ route("/admins", pages.admins, {nav: "nav.admins", group: "nav.group-company", p
 route("/admins/:id", one(pages.admins, "renderOne"), {section: "/admins", part: "admin", right: "admins"});
 route("/audit", pages.audit, {nav: "nav.audit", group: "nav.group-company", part: "admin", right: "admins"});
 route("/search", pages.search, {part: "admin"});
+route("/me", pages.me, {part: "admin"});
 route("/prompts", pages.prompts, {nav: "nav.prompts", group: "nav.group-media", part: "media"});
 route("/voicemail", pages.voicemail, {nav: "nav.voicemail", group: "nav.group-media", part: "media",
                                       right: "voicemail"});
