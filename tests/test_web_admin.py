@@ -140,9 +140,17 @@ def test_administrators_are_added_with_rights_changed_and_removed_but_never_ones
     assert (kim["role"], sorted(kim["rights"]), kim["second_factor"]) == ("custom", ["reports", "view"], "totp")
     assert "totp_secret" not in kim
     shot(page, "43-admin-new-secret")
+    first_key = secret.inner_text()
     page.reload()
     expect(page.get_by_role("heading", level=1, name="Kim Kund")).to_be_visible()
     expect(page.locator(".secret")).to_have_count(0)
+    # a lost phone: a new key, shown once, and the old one no longer the one kept
+    page.get_by_role("button", name="Ny nyckel till appen").click()
+    page.get_by_role("dialog").get_by_role("button", name="Ny nyckel till appen").click()
+    expect(secret).to_have_text(re.compile(r"^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$"))
+    assert secret.inner_text() != first_key
+    assert [e["after"].get("second_factor_reset") for e in api_json(page, "/api/v1/audit?resource=admin&per_page=500")
+            ["items"] if e["ref"] == "kim@exempel.se"][-1] is True
 
     # an account administrator of Göteborg, the user David
     change = page.locator("form", has=page.get_by_role("heading", name="Ändra", exact=True))

@@ -1,7 +1,7 @@
 // Pieces several pages share: "not found", a failure, a heading with actions, a list of facts.
 
-import {ApiError, problemText} from "./api.js";
-import {h} from "./dom.js";
+import {ApiError, problemText, showProblem} from "./api.js";
+import {errorLine, h, uid} from "./dom.js";
 import {t} from "./i18n.js";
 import {href} from "./router.js";
 
@@ -50,4 +50,42 @@ export function confirmDialog(question, confirmLabel) {
     dialog.showModal();
     no.focus();  // the safe choice has the focus
   });
+}
+
+/** A panel with one removal (the account, the number…): asks first, then `remove()`. A refusal is shown in the
+ * panel's alert line: `refusal(err)` may put a known problem in the page's own words (or return null for the
+ * API's own, beside the fields). */
+export function removalPanel({title, hint, question, remove, refusal = () => null}) {
+  const id = uid("remove");
+  const form = h("form", {class: "panel danger-zone", "aria-labelledby": id}, h("h2", {id}, title),
+    hint ? h("p", {class: "hint"}, hint) : null, errorLine(),
+    h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary danger"}, title)));
+  form.addEventListener("submit", async e => {
+    e.preventDefault();
+    if (!await confirmDialog(question, title)) return;
+    try {
+      await remove();
+    } catch (err) {
+      const own = refusal(err);
+      if (!own) { showProblem(form, err); return; }
+      const line = form.querySelector(".form-error");
+      line.textContent = own;
+      line.hidden = false;
+      line.focus();
+    }
+  });
+  return form;
+}
+
+/** Send a form: `work()` on submit; a refusal of the API is shown beside the fields it names. */
+export function onSubmit(form, work) {
+  form.addEventListener("submit", async e => {
+    e.preventDefault();
+    try {
+      await work();
+    } catch (err) {
+      showProblem(form, err);
+    }
+  });
+  return form;
 }

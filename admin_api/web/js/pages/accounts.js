@@ -2,12 +2,12 @@
 // list (filter, sort, pages, export), a new sub-account, and one account's page: its numbers, users and
 // sub-accounts, renaming, moving under another parent, and deleting one that holds nothing.
 
-import {ApiError, api, showProblem} from "../api.js";
+import {ApiError, api} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
 import {formatNumber, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
-import {confirmDialog, facts, pageHead} from "../views.js";
+import {facts, onSubmit, pageHead, removalPanel} from "../views.js";
 
 const KEY_PATTERN = "[a-z0-9][a-z0-9_\\-]{0,63}";
 const accountLink = (key, name) => h("a", {href: href(`/accounts/${encodeURIComponent(key)}`)}, name || key);
@@ -44,16 +44,11 @@ function createForm(roots, canWrite) {
     h("div", {class: "form-row"}, field(t("accounts.name"), name), field(t("accounts.key"), key, t("accounts.key-hint")),
       field(t("accounts.parent"), parent)),
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("accounts.create"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      const made = await api("/accounts", {method: "POST", body: {key: key.value.trim(), name: name.value.trim(),
-                                                                   parent: parent.value}});
-      announce(t("accounts.created", {name: made.name}));
-      go(`/accounts/${encodeURIComponent(made.key)}`);
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    const made = await api("/accounts", {method: "POST", body: {key: key.value.trim(), name: name.value.trim(),
+                                                                 parent: parent.value}});
+    announce(t("accounts.created", {name: made.name}));
+    go(`/accounts/${encodeURIComponent(made.key)}`);
   });
   return form;
 }
@@ -91,15 +86,10 @@ function renameForm(account, onSaved) {
   const form = h("form", {class: "panel", novalidate: true, "aria-labelledby": "account-rename-title"},
     h("h2", {id: "account-rename-title"}, t("accounts.rename")), errorLine(), field(t("accounts.name"), name),
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("common.save"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      await api(`/accounts/${encodeURIComponent(account.key)}`, {method: "PATCH", body: {name: name.value.trim()}});
-      announce(t("common.saved"));
-      onSaved();
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    await api(`/accounts/${encodeURIComponent(account.key)}`, {method: "PATCH", body: {name: name.value.trim()}});
+    announce(t("common.saved"));
+    onSaved();
   });
   return form;
 }
@@ -115,45 +105,29 @@ function moveForm(account, roots, onSaved) {
     h("h2", {id: "account-move-title"}, t("accounts.move")), errorLine(),
     field(t("accounts.parent"), parent, t("accounts.move-hint")),
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("accounts.move-button"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      await api(`/accounts/${encodeURIComponent(account.key)}`, {method: "PATCH", body: {parent: parent.value}});
-      announce(t("common.saved"));
-      onSaved();
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    await api(`/accounts/${encodeURIComponent(account.key)}`, {method: "PATCH", body: {parent: parent.value}});
+    announce(t("common.saved"));
+    onSaved();
   });
   return form;
 }
 
 function deleteForm(account) {
-  const form = h("form", {class: "panel danger-zone", "aria-labelledby": "account-delete-title"},
-    h("h2", {id: "account-delete-title"}, t("accounts.delete")), h("p", {class: "hint"}, t("accounts.delete-hint")),
-    errorLine(),
-    h("div", {class: "form-actions"}, h("button", {type: "submit", class: "danger primary"}, t("accounts.delete"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (!await confirmDialog(t("accounts.delete-confirm", {name: account.name}), t("accounts.delete"))) return;
-    try {
+  return removalPanel({
+    title: t("accounts.delete"), hint: t("accounts.delete-hint"),
+    question: t("accounts.delete-confirm", {name: account.name}),
+    remove: async () => {
       await api(`/accounts/${encodeURIComponent(account.key)}`, {method: "DELETE"});
       announce(t("accounts.deleted", {name: account.name}));
       go("/accounts");
-    } catch (err) {
-      if (err instanceof ApiError && err.kind === "account-in-use") {
-        // what it still holds, in the page's language: each error names the kind and starts with the count
-        const held = err.errors.map(e => t(`accounts.holds-${e.field}`, {count: parseInt(e.message, 10) || 0}));
-        const line = form.querySelector(".form-error");
-        line.textContent = t("accounts.not-empty", {held: held.join(", ")});
-        line.hidden = false;
-        line.focus();
-        return;
-      }
-      showProblem(form, err);
-    }
+    },
+    // what it still holds, in the page's language: each error names the kind and starts with the count
+    refusal: err => (err instanceof ApiError && err.kind === "account-in-use"
+      ? t("accounts.not-empty", {held: err.errors.map(e => t(`accounts.holds-${e.field}`,
+                                                             {count: parseInt(e.message, 10) || 0})).join(", ")})
+      : null),
   });
-  return form;
 }
 
 export async function renderOne(view, ctx) {

@@ -3,12 +3,12 @@
 // factor, a new password, and removal. The API keeps the rules (one super administrator always remains, nobody
 // removes themself); the page shows its refusals where they belong. A new authenticator secret is shown once.
 
-import {ApiError, api, showProblem} from "../api.js";
+import {ApiError, api} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
 import {formatTime, locale, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
-import {confirmDialog, facts, pageHead} from "../views.js";
+import {confirmDialog, facts, onSubmit, pageHead, removalPanel} from "../views.js";
 import {accountNames, accountOptions} from "./users.js";
 
 const ROLES = ["super_admin", "admin", "account_admin", "custom"];
@@ -88,16 +88,11 @@ function createForm(accounts, users, shown) {
     h("h2", {id: "admin-new-title"}, t("admins.new")), errorLine(),
     field(t("admins.login"), login), field(t("admins.password"), password, t("admins.password-hint")), ...nodes,
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("admins.create"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      const made = await api("/admins", {method: "POST", body: {login: login.value.trim(), password: password.value,
-                                                                 ...body()}});
-      announce(t("admins.created", {name: made.name}));
-      shown(made);
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    const made = await api("/admins", {method: "POST", body: {login: login.value.trim(), password: password.value,
+                                                               ...body()}});
+    announce(t("admins.created", {name: made.name}));
+    shown(made);
   });
   return form;
 }
@@ -139,15 +134,10 @@ function changeForm(admin, accounts, users, again) {
   const form = h("form", {class: "panel admin-form", novalidate: true, "aria-labelledby": "admin-change-title"},
     h("h2", {id: "admin-change-title"}, t("admins.change")), errorLine(), ...nodes,
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("common.save"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      const changed = await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH", body: body()});
-      announce(t("common.saved"));
-      again(changed);
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    const changed = await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH", body: body()});
+    announce(t("common.saved"));
+    again(changed);
   });
   return form;
 }
@@ -160,55 +150,41 @@ function passwordForm(admin) {
     h("h2", {id: "admin-password-title"}, t("admins.new-password")), errorLine(),
     field(t("admins.password"), password, t("admins.password-hint")),
     h("div", {class: "form-actions"}, h("button", {type: "submit"}, t("admins.set-password")), done));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     done.textContent = "";
-    try {
-      await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH", body: {password: password.value}});
-      password.value = "";
-      done.textContent = t("admins.password-set");
-    } catch (err) {
-      showProblem(form, err);
-    }
+    await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH", body: {password: password.value}});
+    password.value = "";
+    done.textContent = t("admins.password-set");
   });
   return form;
 }
 
-function dangerForm(admin, me, again) {
-  const reset = h("button", {type: "button"}, t("admins.reset-factor"));
-  const remove = h("button", {type: "submit", class: "primary danger"}, t("admins.delete"));
-  const form = h("form", {class: "panel danger-zone", "aria-labelledby": "admin-danger-title"},
-    h("h2", {id: "admin-danger-title"}, t("admins.danger")), errorLine(),
-    h("p", {class: "hint"}, t(admin.login === me.login ? "admins.delete-self-hint" : "admins.delete-hint")),
-    h("div", {class: "form-actions"}, admin.second_factor === "totp" ? reset : null, remove));
-  reset.addEventListener("click", async () => {
+/** A new authenticator key (the old one stops working); shown once on the page that follows. */
+function resetForm(admin, again) {
+  if (admin.second_factor !== "totp") return null;
+  const form = h("form", {class: "panel", "aria-labelledby": "admin-reset-title"},
+    h("h2", {id: "admin-reset-title"}, t("admins.reset-factor")), h("p", {class: "hint"}, t("admins.reset-hint")),
+    errorLine(), h("div", {class: "form-actions"}, h("button", {type: "submit"}, t("admins.reset-factor"))));
+  return onSubmit(form, async () => {
     if (!await confirmDialog(t("admins.reset-confirm", {name: admin.name}), t("admins.reset-factor"))) return;
-    try {
-      again(await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH",
-                                                                   body: {reset_second_factor: true}}));
-    } catch (err) {
-      showProblem(form, err);
-    }
+    again(await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "PATCH", body: {reset_second_factor: true}}));
   });
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (!await confirmDialog(t("admins.delete-confirm", {name: admin.name}), t("admins.delete"))) return;
-    try {
+}
+
+function deleteForm(admin, me) {
+  const self = admin.login === me.login;
+  return removalPanel({
+    title: t("admins.delete"), hint: t(self ? "admins.delete-self-hint" : "admins.delete-hint"),
+    question: t("admins.delete-confirm", {name: admin.name}),
+    remove: async () => {
       await api(`/admins/${encodeURIComponent(admin.id)}`, {method: "DELETE"});
       announce(t("admins.deleted", {name: admin.name}));
       go("/admins");
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {  // themself, or the last super administrator
-        const line = form.querySelector(".form-error");
-        line.textContent = t(admin.login === me.login ? "admins.refused-self" : "admins.refused-last");
-        line.hidden = false;
-        line.focus();
-        return;
-      }
-      showProblem(form, err);
-    }
+    },
+    // the API's 409: themself, or the last super administrator
+    refusal: err => (err instanceof ApiError && err.status === 409
+      ? t(self ? "admins.refused-self" : "admins.refused-last") : null),
   });
-  return form;
 }
 
 export async function renderOne(view, {params, query, session}) {
@@ -235,7 +211,7 @@ export async function renderOne(view, {params, query, session}) {
           : null],
       ])),
       h("div", {class: "admin-forms"}, changeForm(current, accounts, users, next => draw(next, next)),
-        passwordForm(current), dangerForm(current, session.me, next => draw(next, next))));
+        passwordForm(current), resetForm(current, next => draw(next, next)), deleteForm(current, session.me)));
   };
   draw(admin, shownOnce);
 }

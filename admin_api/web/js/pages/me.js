@@ -1,10 +1,10 @@
 // The signed-in person's own page: who they are to the PBX (role, rights, account, the user they are) and their
 // API tokens for integrations: made with a name and an optional lifetime, the token shown once, revoked.
 
-import {api, problemText, showProblem} from "../api.js";
+import {api, problemText} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
 import {formatTime, locale, t} from "../i18n.js";
-import {confirmDialog, facts, pageHead} from "../views.js";
+import {confirmDialog, facts, onSubmit, pageHead} from "../views.js";
 
 function when(iso) {
   if (!iso) return null;
@@ -63,21 +63,16 @@ export async function render(view, {session}) {
     h("div", {class: "form-row"}, field(t("me.token-name"), name, t("me.token-name-hint")),
       field(t("me.token-days"), days, t("me.token-days-hint"))),
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("me.create-token"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     const body = {name: name.value.trim()};
     if (days.value) body.expires_days = Number(days.value);
-    try {
-      const made = await api("/tokens", {method: "POST", body});
-      shownOnce.replaceChildren(h("section", {class: "panel secret", role: "status"},
-        h("h3", {}, t("me.token-shown", {name: made.name})), h("p", {}, t("me.token-once")),
-        h("p", {class: "secret-value"}, h("code", {}, made.token))));
-      name.value = "";
-      days.value = "";
-      await redraw();
-    } catch (err) {
-      showProblem(form, err);
-    }
+    const made = await api("/tokens", {method: "POST", body});
+    shownOnce.replaceChildren(h("section", {class: "panel secret", role: "status"},
+      h("h3", {}, t("me.token-shown", {name: made.name})), h("p", {}, t("me.token-once")),
+      h("p", {class: "secret-value"}, h("code", {}, made.token))));
+    name.value = "";
+    days.value = "";
+    await redraw();
   });
   view.append(h("section", {class: "panel tokens-panel", "aria-labelledby": "tokens-title"},
     h("h2", {id: "tokens-title"}, t("me.tokens")), h("p", {class: "hint"}, t("me.tokens-hint")),

@@ -2,12 +2,12 @@
 // it goes (a call flow, or a user by their fixed or mobile line), its label, account and recording, changed or
 // deleted. A number a user presents as caller ID is not deleted: the page says who presents it.
 
-import {ApiError, api, showProblem} from "../api.js";
+import {ApiError, api} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
-import {confirmDialog, facts, pageHead, yesNo} from "../views.js";
+import {facts, onSubmit, pageHead, removalPanel, yesNo} from "../views.js";
 import {accountNames, accountOptions} from "./users.js";
 
 function target(n) {
@@ -59,16 +59,11 @@ async function createForm() {
     h("h2", {id: "number-new-title"}, t("numbers.new")), errorLine(),
     field(t("numbers.number"), number, t("numbers.number-hint")), ...nodes,
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("numbers.create"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      const made = await api("/numbers", {method: "POST", body: {number: number.value.replace(/[\s-]/g, ""),
-                                                                  ...body()}});
-      announce(t("numbers.created", {number: made.number}));
-      go(`/numbers/${encodeURIComponent(made.number)}`);
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    const made = await api("/numbers", {method: "POST", body: {number: number.value.replace(/[\s-]/g, ""),
+                                                                ...body()}});
+    announce(t("numbers.created", {number: made.number}));
+    go(`/numbers/${encodeURIComponent(made.number)}`);
   });
   return form;
 }
@@ -108,45 +103,28 @@ async function changeForm(n, again) {
   const form = h("form", {class: "panel number-form", novalidate: true, "aria-labelledby": "number-change-title"},
     h("h2", {id: "number-change-title"}, t("numbers.change")), errorLine(), ...nodes,
     h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("common.save"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    try {
-      await api(`/numbers/${encodeURIComponent(n.number)}`, {method: "PATCH", body: body()});
-      announce(t("common.saved"));
-      again();
-    } catch (err) {
-      showProblem(form, err);
-    }
+  onSubmit(form, async () => {
+    await api(`/numbers/${encodeURIComponent(n.number)}`, {method: "PATCH", body: body()});
+    announce(t("common.saved"));
+    again();
   });
   return form;
 }
 
 function deleteForm(n) {
-  const form = h("form", {class: "panel danger-zone", "aria-labelledby": "number-delete-title"},
-    h("h2", {id: "number-delete-title"}, t("numbers.delete")), h("p", {class: "hint"}, t("numbers.delete-hint")),
-    errorLine(),
-    h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary danger"}, t("numbers.delete"))));
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (!await confirmDialog(t("numbers.delete-confirm", {number: n.number}), t("numbers.delete"))) return;
-    try {
+  return removalPanel({
+    title: t("numbers.delete"), hint: t("numbers.delete-hint"), question: t("numbers.delete-confirm", {number: n.number}),
+    remove: async () => {
       await api(`/numbers/${encodeURIComponent(n.number)}`, {method: "DELETE"});
       announce(t("numbers.deleted", {number: n.number}));
       go("/numbers");
-    } catch (err) {
-      if (err instanceof ApiError && err.kind === "number-in-use") {
-        // each error names a user who presents the number as caller ID: "user KEY"
-        const who = [...new Set(err.errors.map(x => String(x.field || "").replace(/^user /, "")).filter(Boolean))];
-        const line = form.querySelector(".form-error");
-        line.textContent = t("numbers.in-use", {users: who.join(", ")});
-        line.hidden = false;
-        line.focus();
-        return;
-      }
-      showProblem(form, err);
-    }
+    },
+    // each error names a user who presents the number as caller ID: "user KEY"
+    refusal: err => (err instanceof ApiError && err.kind === "number-in-use"
+      ? t("numbers.in-use", {users: [...new Set(err.errors.map(x => String(x.field || "").replace(/^user /, ""))
+        .filter(Boolean))].join(", ")})
+      : null),
   });
-  return form;
 }
 
 export async function renderOne(view, ctx) {
