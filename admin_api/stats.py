@@ -1,13 +1,15 @@
 """Statistics and reports (F-09, F-16, A-05): call records as a list, queue figures with the service level, the
 call specification of a number (dialled numbers maskable), the queue report, as JSON or XLSX, and report
-schedules mailed by the controllers. Everything is read from the tenant's own call records; an administrator
-limited to accounts sees the calls to and from their accounts' numbers only."""
+schedules mailed by the controllers. For the report pages' charts: the named periods (today, last month…) by
+the tenant's clock and time zone, and calls per hour of the day with the distribution of waits. Everything is
+read from the tenant's own call records; an administrator limited to accounts sees the calls to and from their
+accounts' numbers only."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +52,9 @@ def _instant_param(name: str, required: bool, what: str) -> Param:
                  + " (RFC 3339; without an offset, the tenant's local time)", required)
 
 
+PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
+PERIOD = Param("period", "query", {"type": "string", "enum": list(PERIODS)},
+               "a named period by the tenant's clock and time zone (weeks start on Monday); from and to narrow it")
 FROM = _instant_param("from", False, "calls that entered at or after this instant")
 TO = _instant_param("to", False, "calls that entered before this instant")
 FROM_REQUIRED = _instant_param("from", True, "the period's start, inclusive")
@@ -133,7 +138,36 @@ def _visible_numbers(session: Session, who: Principal) -> Collection[str] | None
                                                               NumberRow.account_id.in_(who.accounts))))
 
 
+def named_periods(now: datetime, tz: ZoneInfo) -> dict[str, tuple[datetime, datetime]]:
+    """Each named period, [from, to) in UTC: today, yesterday, this and last week (Monday to Monday), this and
+    last month, by the tenant's calendar at `now`."""
+    today = now.astimezone(tz).date()
+
+    def at(day: date) -> datetime:
+        return datetime.combine(day, time(0), tz).astimezone(UTC)
+    monday = today - timedelta(days=today.weekday())
+    first = today.replace(day=1)
+    next_first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    previous_first = (first - timedelta(days=1)).replace(day=1)
+    return {"today": (at(today), at(today + timedelta(days=1))),
+            "yesterday": (at(today - timedelta(days=1)), at(today)),
+            "this_week": (at(monday), at(monday + timedelta(days=7))),
+            "last_week": (at(monday - timedelta(days=7)), at(monday)),
+            "this_month": (at(first), at(next_first)), "last_month": (at(previous_first), at(first))}
+
+
 def _period(ctx: Ctx, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """The period asked for: from and to, within the named period when there is one."""
+    start, end = _instants(ctx, tz)
+    name = ctx.query.get("period")
+    if name is None:
+        return start, end
+    named_start, named_end = named_periods(ctx_of(ctx.request).clock(), tz)[str(name)]
+    return (named_start if start is None else max(start, named_start),
+            named_end if end is None else min(end, named_end))
+
+
+def _instants(ctx: Ctx, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     out: list[datetime | None] = []
     for name in ("from", "to"):
         raw = ctx.query.get(name)
@@ -161,7 +195,7 @@ FORMAT = Param("format", "query", {"type": "string", "enum": ["json", "xlsx"], "
 
 @api.op("GET", "/statistics/queues", "Per queue: offered, answered, abandoned, overflowed, callbacks, the service "
         "level (answered within service_level_s ÷ offered), wait, talk and wrap-up times", tag="statistics",
-        right="reports", params=[FROM, TO, SL_PARAM, Param("queue", "query", KEY, "only this queue")],
+        right="reports", params=[PERIOD, FROM, TO, SL_PARAM, Param("queue", "query", KEY, "only this queue")],
         responses={200: ("application/json", QUEUE_STATS_RESULT)})
 async def queue_statistics(ctx: Ctx) -> web.StreamResponse:
     who, app = ctx.who, ctx_of(ctx.request)
@@ -177,7 +211,7 @@ async def queue_statistics(ctx: Ctx) -> web.StreamResponse:
 
 
 CALL_FILTERS = [
-    FROM, TO, Param("queue", "query", KEY), Param("answered_by", "query", KEY),
+    PERIOD, FROM, TO, Param("queue", "query", KEY), Param("answered_by", "query", KEY),
     Param("outcome", "query", {"type": "string", "enum": ["answered", "callback", "voicemail", "overflowed",
                                                           "abandoned", "ended"]}),
     Param("number", "query", NUMBER_PATTERN, "calls to or from this number"),
@@ -201,6 +235,102 @@ async def list_calls(ctx: Ctx) -> web.StreamResponse:
             return load_records(session, who.tenant_id, start, end, numbers=visible)
     return listing(ctx, await ctx_of(ctx.request).db(read), CALL_COLUMNS, "calls",
                    exact=["queue", "answered_by", "outcome"])
+
+
+# --- for the report pages' charts --------------------------------------------------------------------
+
+PERIOD_SPAN = {"type": "object", "required": ["from", "to"], "properties": {"from": STAMP, "to": STAMP}}
+PERIODS_RESULT = api.schema("StatisticsPeriods", {"type": "object", "required": ["now", "timezone", "periods"],
+                                                  "properties": {
+    "now": STAMP, "timezone": {"type": "string"},
+    "periods": {"type": "object", "required": list(PERIODS), "additionalProperties": False,
+                "properties": {name: PERIOD_SPAN for name in PERIODS}}}})
+WAIT_BUCKETS = (0, 10, 20, 30, 60, 120, 300)  # seconds: [0, 10), [10, 20) … [300, ∞)
+_FIGURES: dict[str, Any] = {
+    "calls": {"type": "integer"}, "answered": {"type": "integer"},
+    "missed": {"type": "integer", "description": "the caller hung up unanswered"},
+    "other": {"type": "integer", "description": "ended otherwise: a message, a callback, overflow, the flow"},
+    "answered_within_sl": {"type": "integer"}, "avg_wait_s": _NUM, "longest_wait_s": _NUM}
+TOTAL = {"type": "object", "required": list(_FIGURES), "properties": _FIGURES}
+HOUR = {"type": "object", "required": ["hour", *_FIGURES], "properties": {
+    "hour": {"type": "integer", "minimum": 0, "maximum": 23}, **_FIGURES}}
+WAIT = {"type": "object", "required": ["from_s", "to_s", "calls", "answered", "missed"], "properties": {
+    "from_s": {"type": "integer"}, "to_s": {"type": ["integer", "null"]}, "calls": {"type": "integer"},
+    "answered": {"type": "integer"}, "missed": {"type": "integer"}}}
+HOURS_RESULT = api.schema("CallsPerHour", {"type": "object", "required": [
+    "from", "to", "timezone", "service_level_s", "total", "hours", "waits"], "properties": {
+    "from": NULLABLE_STAMP, "to": NULLABLE_STAMP, "timezone": {"type": "string"}, "service_level_s": {"type": "number"},
+    "total": TOTAL, "hours": {"type": "array", "minItems": 24, "maxItems": 24, "items": HOUR},
+    "waits": {"type": "array", "items": WAIT}}})
+
+
+def _figures(records: list[dict[str, Any]], service_level_s: float) -> dict[str, Any]:
+    waits = [float(r["wait_s"]) for r in records if r.get("wait_s") is not None]
+    answered = [r for r in records if r["outcome"] == "answered"]
+    missed = sum(1 for r in records if r["outcome"] == "abandoned")
+    return {"calls": len(records), "answered": len(answered), "missed": missed,
+            "other": len(records) - len(answered) - missed,
+            "answered_within_sl": sum(1 for r in answered
+                                      if r.get("wait_s") is not None and r["wait_s"] <= service_level_s),
+            "avg_wait_s": round(sum(waits) / len(waits), 1) if waits else None,
+            "longest_wait_s": round(max(waits), 1) if waits else None}
+
+
+def hour_figures(records: list[dict[str, Any]], tz: ZoneInfo, service_level_s: float) -> dict[str, Any]:
+    """Calls per local hour of the day over the records (answered, missed: hung up unanswered, other), the
+    waits per hour, and how many calls waited how long (those that waited in a queue)."""
+    by_hour: list[list[dict[str, Any]]] = [[] for _ in range(24)]
+    for r in records:
+        by_hour[r["entered_at"].astimezone(tz).hour].append(r)
+    waits = []
+    for i, low in enumerate(WAIT_BUCKETS):
+        high = WAIT_BUCKETS[i + 1] if i + 1 < len(WAIT_BUCKETS) else None
+        inside = [r for r in records if r.get("wait_s") is not None and r["wait_s"] >= low
+                  and (high is None or r["wait_s"] < high)]
+        waits.append({"from_s": low, "to_s": high, "calls": len(inside),
+                      "answered": sum(1 for r in inside if r["outcome"] == "answered"),
+                      "missed": sum(1 for r in inside if r["outcome"] == "abandoned")})
+    return {"total": _figures(records, service_level_s),
+            "hours": [{"hour": h, **_figures(rows, service_level_s)} for h, rows in enumerate(by_hour)],
+            "waits": waits}
+
+
+@api.op("GET", "/statistics/periods", "The named report periods (today, yesterday, this and last week, this and "
+        "last month) as instants, by the tenant's clock and time zone", tag="statistics", right="view",
+        responses={200: ("application/json", PERIODS_RESULT)})
+async def statistics_periods(ctx: Ctx) -> web.StreamResponse:
+    who, app = ctx.who, ctx_of(ctx.request)
+
+    def read() -> ZoneInfo:
+        with app.sessions() as session:
+            return _tz(session, who)
+    tz = await app.db(read)
+    now = app.clock()
+    return json_response({"now": now, "timezone": tz.key, "periods": {
+        name: {"from": start, "to": end} for name, (start, end) in named_periods(now, tz).items()}})
+
+
+@api.op("GET", "/statistics/hours", "Calls per hour of the day (answered, missed, other; waits), and how many "
+        "waited how long, in a period (without one: every call): the report pages' charts", tag="statistics",
+        right="reports",
+        params=[PERIOD, FROM, TO, SL_PARAM, Param("queue", "query", KEY, "only calls through this queue"),
+                Param("number", "query", NUMBER_PATTERN, "only calls to or from this number")],
+        responses={200: ("application/json", HOURS_RESULT)})
+async def calls_per_hour(ctx: Ctx) -> web.StreamResponse:
+    who, app = ctx.who, ctx_of(ctx.request)
+    sl = float(ctx.query["service_level_s"])
+
+    def read() -> dict[str, Any]:
+        with app.sessions() as session:
+            tz = _tz(session, who)
+            start, end = _period(ctx, tz)
+            visible = _visible_numbers(session, who)
+            number = ctx.query.get("number")
+            if number is not None:
+                visible = {number} if visible is None or number in visible else set()
+            records = load_records(session, who.tenant_id, start, end, numbers=visible, queue=ctx.query.get("queue"))
+        return {"from": start, "to": end, "timezone": tz.key, "service_level_s": sl, **hour_figures(records, tz, sl)}
+    return json_response(await app.db(read))
 
 
 # --- reports -----------------------------------------------------------------------------------------

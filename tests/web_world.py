@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from admin_api.pages import WEB_DIR
 from pbx.controller import Controller
+from pbx.db import make_engine, session_factory
 from pbx.demo import STOCKHOLM, demo_presence, demo_tenants
 from pbx.live import simulator_for
 from pbx.settings import Settings
@@ -71,16 +72,22 @@ class Site:
                             spool=str(self.tmp / "spool"))
         tenants = demo_tenants()
         self.sim = simulator_for(settings, tenants, TUE_10, SPEED)
+        # as deployed: the controller writes call records into the database the API reads (the file
+        # tests.admin_world.world migrates and fills first), and the API runs on the simulator's clock, so that
+        # "today" is the simulated Tuesday for both
+        sessions = session_factory(make_engine(f"sqlite:///{self.tmp / 'pbx.sqlite'}"))
         self.controller = Controller(settings, tenants, demo_presence(TUE_10.date()), clock=self.sim.clock.now,
-                                     simulator=self.sim)
-        await self.controller.start()
-        try:
-            async with world(self.tmp, controller=self.controller) as w:
+                                     simulator=self.sim, sessions=sessions)
+        async with world(self.tmp, controller=self.controller) as w:
+            w.ctx.clock = self.sim.clock.now
+            self.controller.recording_index = w.ctx.recordings
+            await self.controller.start()
+            try:
                 self.w = w
                 self.ready.set()
                 await self.stop.wait()
-        finally:
-            await self.controller.stop()
+            finally:
+                await self.controller.stop()
 
     def __enter__(self) -> Site:
         self.thread.start()

@@ -34,21 +34,30 @@ export function yesNo(value) {
   return value ? t("common.yes") : t("common.no");
 }
 
-/** Ask before something that cannot be undone: a modal <dialog> (focus stays in it, Escape cancels).
- * Resolves true when the person confirms. */
-export function confirmDialog(question, confirmLabel) {
+/** Ask before something that cannot be undone: a modal <dialog> (focus stays in it, Escape cancels), the question
+ * as its heading and an optional sentence under it. The safe choice has the focus; afterwards the focus goes back
+ * where it was. Resolves true when the person confirms. */
+export function confirmDialog(question, confirmLabel, {detail = "", danger = true} = {}) {
+  const opener = document.activeElement;
   return new Promise(resolve => {
-    const yes = h("button", {type: "button", class: "primary danger"}, confirmLabel);
+    const titleId = uid("confirm");
+    const yes = h("button", {type: "button", class: danger ? "primary danger" : "primary"}, confirmLabel);
     const no = h("button", {type: "button"}, t("common.cancel"));
-    const dialog = h("dialog", {class: "confirm", "aria-labelledby": "confirm-q"},
-                     h("p", {id: "confirm-q"}, question), h("div", {class: "form-actions"}, yes, no));
-    const done = answer => { dialog.close(); dialog.remove(); resolve(answer); };
+    const dialog = h("dialog", {class: "confirm", "aria-labelledby": titleId},
+                     h("p", {id: titleId, class: "question"}, question), detail ? h("p", {}, detail) : null,
+                     h("div", {class: "form-actions"}, yes, no));
+    const done = answer => {
+      dialog.close();
+      dialog.remove();
+      if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+      resolve(answer);
+    };
     yes.addEventListener("click", () => done(true));
     no.addEventListener("click", () => done(false));
     dialog.addEventListener("cancel", e => { e.preventDefault(); done(false); });
     document.body.append(dialog);
     dialog.showModal();
-    no.focus();  // the safe choice has the focus
+    no.focus();
   });
 }
 

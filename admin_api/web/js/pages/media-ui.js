@@ -31,13 +31,8 @@ export function mediaProblem(err) {
   return problemText(err);
 }
 
-/** Ask before something that cannot be undone (the shared dialog); the focus goes back where it was. */
-export async function ask(question, confirmLabel) {
-  const opener = document.activeElement;
-  const yes = await confirmDialog(question, confirmLabel);
-  if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
-  return yes;
-}
+/** Ask before something that cannot be undone (the shared dialog, which gives the focus back). */
+export const ask = confirmDialog;
 
 /**
  * PUT a file or a recording as it is (its own Content-Type) to an audio operation, with upload progress
