@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from aiohttp import web
@@ -344,6 +344,57 @@ async def list_opening_schedules(ctx: Ctx) -> web.StreamResponse:
 async def get_opening_schedule(ctx: Ctx) -> web.StreamResponse:
     s = _find((await read_config(ctx)).schedules, ctx.path["key"], "schedule")
     return json_response({**_schedule(s), "now": _state(s, _at(ctx))})
+
+
+MAX_DAYS = 400
+DAY_VIEW = api.schema("ScheduleDay", {"type": "object", "required": ["date", "kind", "open", "holidays", "reason"],
+                                      "properties": {
+    "date": {"type": "string", "format": "date"},
+    "kind": {"type": "string", "enum": ["open", "closed", "holiday", "exception"]},
+    "open": {"type": "array", "items": {"type": "string"}, "description": "open hours, e.g. 08:00-12:00"},
+    "holidays": {"type": "array", "items": {"type": "object", "required": ["name", "native"], "properties": {
+        "name": {"type": "string"}, "native": {"type": "string"}}}},
+    "exception": {"type": ["string", "null"], "description": "the exception's name, on a day one decides"},
+    "reason": {"type": "string"}}})
+
+
+def _day_param(name: str, what: str) -> Param:
+    return Param(name, "query", {"type": "string", "format": "date", "maxLength": 10}, what)
+
+
+@api.op("GET", "/schedules/{key}/days", f"A schedule's days as planned (hours, holidays, exceptions; no override), "
+        f"from a date to a date inclusive, at most {MAX_DAYS} days: for a year view", tag="schedules", right="view",
+        params=[Param("key", "path", KEY), _day_param("from", "the first day (default: today in its zone)"),
+                _day_param("to", "the last day (default: 364 days after the first)")],
+        responses={200: ("application/json", {"type": "object", "required": ["key", "timezone", "days"],
+                                              "properties": {"key": {"type": "string"},
+                                                             "timezone": {"type": "string"},
+                                                             "days": {"type": "array", "items": DAY_VIEW}}})})
+async def schedule_days(ctx: Ctx) -> web.StreamResponse:
+    s = _find((await read_config(ctx)).schedules, ctx.path["key"], "schedule")
+    compiled = compile_schedule(s)
+    days: dict[str, date] = {}
+    for name in ("from", "to"):
+        raw = ctx.query.get(name)
+        if raw is not None:
+            try:
+                days[name] = date.fromisoformat(str(raw))
+            except ValueError as exc:
+                raise Problem(400, "invalid", "The request is not valid", str(exc),
+                              [{"field": f"query.{name}", "message": f"not a date (YYYY-MM-DD): {exc}"}]) from None
+    first = days.get("from", ctx_of(ctx.request).clock().astimezone(compiled.tz).date())
+    last = days.get("to", first + timedelta(days=364))
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise Problem(400, "invalid", "The request is not valid", f"from {first} to {last}",
+                      [{"field": "query.to", "message": f"must be on or after from, at most {MAX_DAYS} days"}])
+    out = []
+    for n in range((last - first).days + 1):
+        v = compiled.describe_day(first + timedelta(days=n))
+        out.append({"date": v.day.isoformat(), "kind": v.kind,
+                    "open": [f"{format_minutes(a)}-{format_minutes(b)}" for a, b in v.open],
+                    "holidays": [{"name": en, "native": native} for en, native in v.holidays],
+                    "exception": v.exception or None, "reason": v.reason})
+    return json_response({"key": s.key, "timezone": s.timezone, "days": out})
 
 
 @api.op("POST", "/schedules", "Create a schedule", tag="schedules", right="flows",

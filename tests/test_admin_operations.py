@@ -116,6 +116,41 @@ def test_a_schedule_override_closes_until_a_time_and_the_routing_decision_follow
     run(tmp_path, body)
 
 
+def test_a_schedules_days_say_hours_holidays_and_exceptions_for_a_year_view(tmp_path: Path) -> None:
+    async def body(w: World) -> None:
+        async with await signed_in(w, "boss@exempel.se") as c:
+            status, got = await call_api(c, w, "GET", "/schedules/kontorstid/days",
+                                         params={"from": "2026-12-21", "to": "2027-01-06"})
+            assert status == 200 and got["timezone"] == "Europe/Stockholm"
+            days = {d["date"]: d for d in got["days"]}
+            assert len(days) == 17
+            assert (days["2026-12-21"]["kind"], days["2026-12-21"]["open"]) == ("open", ["08:00-12:00", "12:45-17:00"])
+            assert (days["2026-12-23"]["kind"], days["2026-12-23"]["open"]) == ("exception", ["08:00-12:00"])
+            assert days["2026-12-23"]["exception"] == "Dagen före julafton"
+            assert days["2026-12-24"]["kind"] == "holiday" and days["2026-12-24"]["open"] == []
+            assert days["2026-12-24"]["holidays"] == [{"name": "Christmas Eve", "native": "Julafton"}]
+            assert days["2026-12-26"]["kind"] == "holiday"  # Annandag jul, a Saturday: a holiday all the same
+            assert days["2026-12-27"]["kind"] == "closed"  # a Sunday
+            assert days["2027-01-06"]["holidays"][0]["native"] == "Trettondedag jul"
+            # every day agrees with the state the schedule gives at 10:00 (routing's own answer)
+            compiled = compile_schedule(next(s for s in exempel().schedules if s.key == "kontorstid"))
+            for day, d in days.items():
+                ten = datetime.fromisoformat(f"{day}T10:00:00").replace(tzinfo=STOCKHOLM)
+                state = compiled.state_at(ten).state.value
+                assert state == ("holiday" if d["kind"] == "holiday" else "open" if d["open"] else "closed"), day
+            # the default: a year from today (the API's clock), and no more than 400 days
+            status, year = await call_api(c, w, "GET", "/schedules/kontorstid/days")
+            assert status == 200 and len(year["days"]) == 365
+            for params in ({"from": "2026-12-21", "to": "2026-12-20"}, {"from": "2026-01-01", "to": "2027-12-31"},
+                           {"from": "2026-13-01"}):
+                async with c.get(f"{w.base}{API}/schedules/kontorstid/days", params=params) as r:
+                    assert (await problem(r, 400))["errors"][0]["field"] in ("query.to", "query.from")
+        async with await signed_in(w, "admin@annat.se") as other:
+            async with other.get(f"{w.base}{API}/schedules/kontorstid/days") as r:
+                await problem(r, 404)
+    run(tmp_path, body)
+
+
 def test_schedules_are_created_changed_and_deleted_but_not_while_a_flow_uses_them(tmp_path: Path) -> None:
     async def body(w: World) -> None:
         async with await signed_in(w, "boss@exempel.se") as c:

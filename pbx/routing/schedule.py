@@ -315,6 +315,19 @@ def _span(start: int, end: int) -> str:
     return f"{format_minutes(start)}–{format_minutes(end)}"
 
 
+@dataclass(frozen=True, slots=True)
+class DayView:
+    """One local date as the schedule plans it (no override): `kind` open, closed, holiday or exception; the open
+    hours in minutes; the holidays that fall on it as (English, native) names; the exception's name; why."""
+
+    day: date
+    kind: str
+    open: tuple[tuple[int, int], ...]
+    holidays: tuple[tuple[str, str], ...]
+    exception: str
+    reason: str
+
+
 class CompiledSchedule:
     """A schedule ready for call routing: answers "open, closed or holiday at this instant?" fast."""
 
@@ -439,6 +452,22 @@ class CompiledSchedule:
             plan = _plan_from_segments(_weekly_segments(weekday, self.config.weekly[weekday]))
             self._weekly_plans[weekday] = plan
         return plan
+
+    def describe_day(self, d: date) -> DayView:
+        """What the schedule itself says of one local date, ignoring any override: for a year view."""
+        segments = self.day_plan(d)
+        opened = tuple((start, end) for start, end, status in segments if status.state is ScheduleState.OPEN)
+        exc = self._exception_for(d)
+        names = self._holidays_on(d) if exc is None and self._template is not None else ()
+        if exc is not None:
+            kind = "holiday" if exc.holiday and not opened else "exception"
+        elif names:
+            kind = "holiday"
+        else:
+            kind = "open" if opened else "closed"
+        reason = next((status.reason for _, _, status in segments if status.state is ScheduleState.OPEN),
+                      segments[0][2].reason)
+        return DayView(d, kind, opened, names, exc.name if exc is not None else "", reason)
 
     def _exception_for(self, d: date) -> ScheduleException | None:
         exc = self._exact.get(d)

@@ -2,22 +2,17 @@
 // override, by colour AND by a sign the legend explains; a day chosen by mouse or keyboard (arrows, Home/End,
 // Page Up/Down) shows its hours and why.
 //
-// The weekly hours and the exceptions are in the schedule itself. Which days are holidays the API does not list:
-// only its template (country, categories) is given, and the holidays follow from a library on the server. So each
-// day without an exception is asked once (GET /schedules/{key}?at=<noon that day>): the API's own answer says
-// whether it is a holiday and which. An override hides that answer for the instants it covers (the API has no
-// start for it), so a day before the override ends is shown by its weekly hours and exceptions alone, and says so.
+// The weekly hours and the exceptions are in the schedule itself; which days are holidays (by the schedule's
+// template: country, categories) the API says for the whole window at once (GET /schedules/{key}/days).
 
 import {api} from "../api.js";
 import {h} from "../dom.js";
 import {lang, t} from "../i18n.js";
-import {DAYS, addDays, dayIn, dayKey, hoursText, instantOf, isoIn, longDay, monthName, parseHours, weekday,
+import {DAYS, addDays, dayIn, dayKey, hoursText, longDay, monthName, parseHours, weekday,
         weekdayNames, whenText} from "./schedules-time.js";
 
 export const KINDS = ["open", "closed", "holiday", "exception", "override"];
 export const SIGNS = {open: "", closed: "–", holiday: "★", exception: "◆", override: "⚑"};
-const PROBES_AT_ONCE = 6;
-const PAINT_EVERY = 30;
 const memory = new Map();  // schedule key → {sig, probes}: the API's answers about holidays, kept between visits
 
 /** The exception that decides a day: one for that date, else a yearly one entered that year or earlier. */
@@ -26,13 +21,6 @@ function exceptionFor(schedule, day) {
   if (exact) return exact;
   return schedule.exceptions.find(e => e.recurs_yearly && e.date.slice(5) === day.slice(5) &&
                                        e.date.slice(0, 4) <= day.slice(0, 4)) || null;
-}
-
-/** "holiday: Christmas Eve (Julafton)" → the name in the page's language (the API gives English and native). */
-function holidayName(reason) {
-  const m = String(reason || "").match(/^holiday: (.*?)(?: \((.*)\))?$/);
-  if (!m) return "";
-  return lang() === "en" ? m[1] : (m[2] || m[1]);
 }
 
 /** Whether the override covers any of `day` (from today until its end; without an end, from today on). */
@@ -51,8 +39,7 @@ export function yearView(key) {
   let start = "";          // the first day of the first month shown
   let selected = "";
   let probing = null;      // AbortController of the holiday look-ups running
-  let seenOverride = "";   // the override the kept answers were given under
-  let probes = new Map();  // day → {holiday, name, masked}
+  let probes = new Map();  // day → {holiday, name}
   let shownDetail = "";
   const cells = new Map();   // day → its button
 
@@ -111,7 +98,6 @@ export function yearView(key) {
       const hours = schedule.weekly[DAYS[weekday(day)]] || "";
       base = {kind: parseHours(hours).length ? "open" : "closed", hours};
     }
-    base.masked = Boolean(!exc && probe && probe.masked);
     base.overridden = overrideCovers(schedule, day, today, zone);
     return base;
   }
@@ -241,7 +227,6 @@ export function yearView(key) {
       lines.push(h("p", {class: "why"}, d.kind === "open" ? t("schedules.why-weekly", {day: dayName})
         : t("schedules.why-no-hours", {day: dayName})));
     }
-    if (d.masked) lines.push(h("p", {class: "hint"}, t("schedules.masked")));
     detail.replaceChildren(
       h("h3", {id: "day-detail-title"}, longDay(day), day === today ? ` (${t("schedules.today")})` : ""),
       h("p", {class: `kind-line k-${kind}`}, h("span", {class: "swatch", "aria-hidden": "true"}, SIGNS[kind]),
@@ -255,60 +240,32 @@ export function yearView(key) {
     return t("schedules.override-until", {state, when: whenText(Date.parse(o.until), zone, today)});
   }
 
-  /** Ask the API, day by day, which days of the window are holidays: a few at a time, from today on first, the
-   * days painted as the answers come. The answers are kept for the next visit: whether a day is a holiday does not
-   * change with an override, only what the API can see through one. */
+  /** Ask the API which days of the window are holidays (GET /schedules/{key}/days: the schedule's own plan, no
+   * override), once per window and schedule; kept for the next visit. */
   async function probe() {
-    const sig = JSON.stringify([zone, schedule.holidays]);
+    const sig = JSON.stringify([zone, schedule.holidays, schedule.exceptions]);
     if (!memory.has(key) || memory.get(key).sig !== sig) memory.set(key, {sig, probes: new Map()});
     probes = memory.get(key).probes;
-    const covering = JSON.stringify(schedule.override);
-    if (covering !== seenOverride) {
-      for (const [day, p] of probes) if (p.masked) probes.delete(day);
-      seenOverride = covering;
-    }
     if (probing) probing.abort();
-    const wanted = [];
-    if (schedule.holidays) {
-      const ahead = [], behind = [];
-      for (let day = start; day <= lastDay(); day = addDays(day, 1)) {
-        if (!probes.has(day) && !exceptionFor(schedule, day)) (day < today ? behind : ahead).push(day);
-      }
-      wanted.push(...ahead, ...behind);
-    }
-    if (!wanted.length) { paint(); done(); return; }
+    const from = start, to = lastDay();
+    if (!schedule.holidays || probes.has(from) && probes.has(to)) { paint(); done(); return; }
     const controller = new AbortController();
     probing = controller;
     element.dataset.ready = "false";
-    status.textContent = t("schedules.reading-holidays", {done: 0, total: wanted.length});
-    const until = schedule.override && schedule.override.until ? Date.parse(schedule.override.until) : null;
-    const queue = [...wanted];
-    let fresh = 0;
-    async function worker() {
-      while (queue.length && !controller.signal.aborted) {
-        const day = queue.shift();
-        let at = instantOf(day, 12 * 60, zone);
-        if (until !== null && dayIn(until, zone) === day) at = Math.max(at, until);  // past the override's end
-        const answer = await api(`/schedules/${encodeURIComponent(key)}`, {query: {at: isoIn(at, zone)},
-                                                                           signal: controller.signal});
-        const now = answer.now;
-        probes.set(day, {holiday: !now.overridden && now.state === "holiday", masked: now.overridden,
-                         name: holidayName(now.reason)});
-        fresh += 1;
-        if (fresh % PAINT_EVERY === 0 && !controller.signal.aborted) {
-          status.textContent = t("schedules.reading-holidays", {done: fresh, total: wanted.length});
-          paint();
-        }
-      }
-    }
+    status.textContent = t("schedules.reading-holidays");
+    let answer;
     try {
-      await Promise.all(Array.from({length: PROBES_AT_ONCE}, worker));
+      answer = await api(`/schedules/${encodeURIComponent(key)}/days`, {query: {from, to}, signal: controller.signal});
     } catch (err) {
       if (err && err.name === "AbortError") return;
       status.textContent = t("schedules.holidays-failed");
       return;
     }
     if (controller.signal.aborted) return;
+    for (const d of answer.days) {
+      const names = d.holidays.map(x => (lang() === "en" ? x.name : x.native));
+      probes.set(d.date, {holiday: d.holidays.length > 0 && d.kind === "holiday", name: names.join(", ")});
+    }
     probing = null;
     paint();
     done();
