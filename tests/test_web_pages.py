@@ -465,7 +465,8 @@ def test_a_paused_agent_calls_a_customer_back_by_hand_from_the_panel(site: Site,
         assert api_json(page, f"/api/v1/callbacks/{asked.uniqueid}")["status"] == "waiting"
 
         row.get_by_role("button", name="Ring upp 0705550999 nu").click()
-        expect(page.locator("#announce")).to_have_text("Din telefon ringer: svara för att ringa upp 0705550999.")
+        expect(page.locator(".callbacks-card").get_by_role("status")).to_have_text(
+            "Din telefon ringer: svara för att ringa upp 0705550999.")
         expect(row).to_contain_text("david")
         taken = api_json(page, f"/api/v1/callbacks/{asked.uniqueid}")
         assert taken["agent"] == "david" and taken["status"] != "waiting"

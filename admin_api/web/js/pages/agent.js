@@ -90,9 +90,10 @@ export async function render(view, {session}) {
 
   const callbackBody = h("div", {}, h("p", {class: "loading"}, t("common.loading")));
   const callbackError = h("p", {class: "error", role: "alert", hidden: true});
+  const callbackNote = h("p", {class: "note", role: "status"});  // "your phone is ringing…", until the next take
   const callbacksCard = h("section", {class: "panel callbacks-card", "aria-labelledby": "agent-callbacks-title"},
     h("h2", {id: "agent-callbacks-title"}, t("agent.callbacks")),
-    h("p", {class: "hint"}, t("agent.callbacks-hint")), callbackError, callbackBody);
+    h("p", {class: "hint"}, t("agent.callbacks-hint")), callbackError, callbackNote, callbackBody);
 
   view.append(h("div", {class: "agent-grid"}, stateCard, queuesCard, pauseCard, presenceCard, callbacksCard));
 
@@ -195,9 +196,10 @@ export async function render(view, {session}) {
     button.addEventListener("click", async () => {
       button.disabled = true;
       callbackError.hidden = true;
+      callbackNote.textContent = "";
       try {
         await api(`/callbacks/${encodeURIComponent(cb.id)}/take`, {method: "POST", body: {}});
-        announce(t("agent.cb-taken", {number: cb.number}));
+        callbackNote.textContent = t("agent.cb-taken", {number: cb.number});
         await Promise.all([readCallbacks(), readStates()]);
       } catch (err) {
         callbackError.textContent = problemText(err);
