@@ -22,7 +22,8 @@ How it fits together (decisions the issue leaves open):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -49,9 +50,11 @@ from pbx.db import (
     save_draft,
 )
 from pbx.db.codec import NODE_TYPES, nodes_from_json, nodes_to_json, params_schema
-from pbx.db.models import NumberRow
+from pbx.db.models import NumberRow, UserRow
+from pbx.ivr.catalogue import SYSTEM_PROMPTS
+from pbx.routing import Decision, PlayMenu, TenantTable
 from pbx.routing.compile import compile_table
-from pbx.routing.model import Flow, TenantConfig
+from pbx.routing.model import Flow, Menu, TenantConfig, node_links
 from pbx.routing.state import StateSnapshot, everyone_logged_in
 from pbx.routing.validate import InvalidConfig, validate_tenant
 from pbx.routing.validate import Problem as ConfigProblem
@@ -119,7 +122,13 @@ WHAT_IF = api.schema("WhatIf", {"type": "object", "required": ["number", "at", "
         "steps": {"type": "array", "items": {"type": "string"}}, "action": {"type": "string"},
         "kind": {"type": "string"}, "prompts": {"type": "array", "items": {"type": "string"}},
         "flow": {"type": ["string", "null"]}, "node": {"type": ["string", "null"]},
-        "target": {"type": ["string", "null"]}}}},
+        "target": {"type": ["string", "null"]},
+        "path": {"type": "array", "description": "the nodes of the flow this decision passed, in order, each with "
+                 "the path that led to it (null: the flow's entry, or a node reached otherwise)", "items": {
+            "type": "object", "required": ["node", "via"], "properties": {
+                "node": {"type": "string"}, "via": {"type": ["string", "null"], "description": "next, digit 1, "
+                                                    "timeout, invalid, retry, open, closed, holiday, override, "
+                                                    "overflow"}}}}}}},
     "explanation": {"type": "array", "items": {"type": "string"}}, "outcome": {"type": "string"}}})
 
 FLOW_PARAM = [Param("key", "path", KEY)]
@@ -422,6 +431,8 @@ EARLIEST, LATEST = 2000, 2100
                 {"type": "array", "maxItems": 30, "items": {"type": "string", "pattern": "^[0-9*#]{0,20}$"},
                  "description": "what is keyed at each menu in turn (empty: nothing, the menu times out)"}]},
             "caller": {"type": "string", "pattern": r"^\+?[0-9]{0,15}$"},
+            "flow": {**KEY, "description": "try this flow as if the number led to it (a flow no number leads to "
+                                           "yet); default the number's own"},
             "version": {"oneOf": [{"type": "string", "enum": ["published", "draft"]}, VERSION_NUMBER],
                         "description": "which version of the number's flow; default the published one"},
             "logged_in": {"oneOf": [{"type": "string", "enum": ["all", "none"]},
@@ -441,16 +452,20 @@ async def flow_what_if(ctx: Ctx) -> web.StreamResponse:
         if row is None or (who.accounts is not None and row.account_id not in who.accounts):
             raise NotFound(f"number {number} does not exist")
         cfg = load_tenant(session, who.tenant)
+        flow_key: str | None = body.get("flow", row.flow_key)
         used: int | str | None = None
-        if row.flow_key is not None:
-            cfg, used = _with_version(session, who, cfg, row.flow_key, version)
+        if flow_key is not None:
+            cfg, used = _with_version(session, who, cfg, flow_key, version)
+            if flow_key != row.flow_key:
+                cfg = replace(cfg, numbers=tuple(replace(n, flow=flow_key, user=None) if n.number == number else n
+                                                 for n in cfg.numbers))
         elif version != "published":
             raise Problem(422, "invalid", "The request is not valid", f"{number} rings a user, not a flow",
                           [{"field": "body.version", "message": f"{number} rings a user: it has no flow versions"}])
         try:
             table = compile_table([cfg])
         except InvalidConfig as exc:
-            raise _refused(row.flow_key or "", exc) from None
+            raise _refused(flow_key or "", exc) from None
         tz = table.tenants[cfg.key].tz
         at = _when(body.get("at"), tz, app.clock())
         logged = body.get("logged_in", "all")
@@ -458,10 +473,11 @@ async def flow_what_if(ctx: Ctx) -> web.StreamResponse:
         state = StateSnapshot(presences=load_presence(session, who.tenant), members=everyone_logged_in(table, only))
         caller = body.get("caller") or "+46701234567"
         path = what_if(table, state, number, at, digits, caller, Outcome(answer=body.get("answer", True)))
+        walked = _walk(table.tenants[cfg.key], flow_key, path, digits)
         decisions = [{"steps": d.steps, "action": describe(d.action), "kind": type(d.action).__name__,
                       "prompts": list(getattr(d.action, "prompts", ())), "flow": d.flow, "node": d.node,
-                      "target": d.target} for d in path]
-        return {"number": number, "tenant": cfg.key, "flow": row.flow_key, "version": used,
+                      "target": d.target, "path": nodes} for d, nodes in zip(path, walked, strict=True)]
+        return {"number": number, "tenant": cfg.key, "flow": flow_key, "version": used,
                 "at": at.astimezone(tz), "digits": digits, "decisions": decisions,
                 "explanation": [d.explain(tz) for d in path],
                 "outcome": describe(path[-1].action) if path else "nothing happens"}
@@ -473,6 +489,10 @@ def _with_version(session: Session, who: Principal, cfg: TenantConfig, key: str,
     """The configuration with `version` of flow `key` in place of the published one."""
     history = flow_history(session, who.tenant, key)
     if version == "published":
+        if history.published is None:
+            raise Problem(422, "invalid", "The request is not valid", f"flow {key!r} is not published yet",
+                          [{"field": "body.version", "message": f"flow {key!r} has no published version yet: "
+                                                                "try its draft"}])
         return cfg, history.published
     if version == "draft":
         if history.draft is None:
@@ -495,3 +515,84 @@ def _when(text: str | None, tz: Any, now: datetime) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
     return at if at.utcoffset() is not None else at.replace(tzinfo=tz)
+
+
+# --- the nodes a what-if call passed -------------------------------------------------------------
+# The routing core names the nodes each decision went through (Decision.passed); the pages also show the path
+# between them, which is the label of the link from one node to the next (node_links), and for a decision's first
+# node, how the call left the menu it was at: the key pressed, a timeout, a retry.
+
+
+def _walk(tenant: TenantTable, flow_key: str | None, path: Sequence[Decision],
+          digits: Sequence[str]) -> list[list[dict[str, str | None]]]:
+    """For each decision, the nodes of flow `flow_key` it passed, each with the path that led to it."""
+    pending = list(digits)
+    out: list[list[dict[str, str | None]]] = []
+    prev: Decision | None = None
+    pressed = ""
+    for d in path:
+        flow = tenant.flows.get(d.flow) if d.flow and d.flow.partition("@")[0] == flow_key else None
+        steps: list[dict[str, str | None]] = []
+        if flow is not None:
+            before = flow.nodes.get(prev.node) if prev is not None and prev.flow == d.flow and prev.node else None
+            for key in d.passed:
+                steps.append({"node": key, "via": None if before is None else _label(before, key, pressed)})
+                before, pressed = flow.nodes.get(key), ""
+        out.append(steps)
+        pressed = (pending.pop(0) if pending else "") if isinstance(d.action, PlayMenu) else ""
+        prev = d
+    return out
+
+
+def _label(node: Any, target: str, pressed: str) -> str | None:
+    """Why a call went from `node` to `target`: the link's label (a menu: by what was pressed, or a retry)."""
+    links = node_links(node)
+    if isinstance(node, Menu):
+        if target == node.key:
+            return "retry"
+        for label in ((f"digit {pressed}", "invalid") if pressed else ("timeout",)):
+            if links.get(label) == target:
+                return label
+    return next((label for label, to in links.items() if to == target), None)
+
+
+# --- what a node may refer to --------------------------------------------------------------------
+
+NAMED = {"key": {"type": "string"}, "name": {"type": "string"}}
+CHOICE = {"type": "object", "required": ["key", "name"], "properties": NAMED}
+TARGETS = api.schema("FlowTargets", {
+    "type": "object", "required": ["queues", "groups", "users", "schedules", "boxes", "prompts", "flows"],
+    "properties": {
+        "queues": {"type": "array", "items": CHOICE}, "groups": {"type": "array", "items": CHOICE},
+        "users": {"type": "array", "items": CHOICE, "description": "an account administrator: their accounts'"},
+        "schedules": {"type": "array", "items": CHOICE}, "boxes": {"type": "array", "items": CHOICE},
+        "flows": {"type": "array", "items": CHOICE},
+        "prompts": {"type": "array", "items": {**CHOICE, "properties": {
+            **NAMED, "system": {"type": "boolean", "description": "one of the default prompts every "
+                                               "tenant has (its name: its text in the tenant's language)"}}}}}})
+
+
+@api.op("GET", "/flow-targets", "What a flow's nodes may refer to: queues, answer groups, users, schedules, voicemail "
+        "boxes, prompts (the tenant's own and the default ones) and flows, by key and name", tag="flows",
+        right="view", responses={200: ("application/json", TARGETS)})
+async def flow_targets(ctx: Ctx) -> web.StreamResponse:
+    who = ctx.who
+
+    def read(session: Session) -> dict[str, Any]:
+        cfg = load_tenant(session, who.tenant)
+        users = cfg.users
+        if who.accounts is not None:
+            mine = set(session.scalars(select(UserRow.key).where(UserRow.tenant_id == who.tenant_id,
+                                                                 UserRow.account_id.in_(who.accounts))))
+            users = tuple(u for u in users if u.key in mine)
+        language = 1 if cfg.language == "en" else 0
+
+        def named(items: Sequence[Any]) -> list[dict[str, str]]:
+            return [{"key": i.key, "name": i.name or i.key} for i in items]  # in the configuration's order
+        own = [{**c, "system": False} for c in named(cfg.prompts)]
+        system = [{"key": k, "name": texts[language], "system": True} for k, texts in SYSTEM_PROMPTS.items()
+                  if k not in {p.key for p in cfg.prompts}]
+        return {"queues": named(cfg.queues), "groups": named(cfg.groups), "users": named(users),
+                "schedules": named(cfg.schedules), "boxes": named(cfg.boxes), "flows": named(cfg.flows),
+                "prompts": own + system}
+    return json_response(await _in_session(ctx, read))

@@ -158,6 +158,7 @@ class Decision(NamedTuple):
     trace: tuple[TraceStep, ...]
     entered: int = 0
     callback: tuple[str, str] | None = None  # (queue, number): a callback request to record (F-10)
+    passed: tuple[str, ...] = ()  # the keys of the flow's nodes this decision went through, in order (what-if)
 
     @property
     def steps(self) -> list[str]:
@@ -178,7 +179,7 @@ MAX_FORWARDS = 5
 class _Step:
     """The working state of one decision; kept small because it lives for a few microseconds."""
 
-    __slots__ = ("call", "callback", "flow", "now", "prompts", "state", "table", "tenant", "trace")
+    __slots__ = ("call", "callback", "flow", "now", "passed", "prompts", "state", "table", "tenant", "trace")
 
     def __init__(self, table: RoutingTable, state: LiveView, call: Call, now: datetime) -> None:
         self.table = table
@@ -186,6 +187,7 @@ class _Step:
         self.call = call
         self.now = now
         self.trace: list[TraceStep] = []
+        self.passed: list[str] = []
         self.prompts: list[str] = []
         self.tenant: TenantTable | None = None
         self.flow: CompiledFlow | None = None
@@ -198,7 +200,7 @@ class _Step:
             action, tenant.key if tenant else None, self.flow.ref if self.flow else None, node, target,
             attempt, tenant.version if tenant else self.table.version, self.now, tuple(self.trace),
             entered if entered is not None else int(self.now.timestamp()) if type(action) is EnterQueue else 0,
-            self.callback,
+            self.callback, tuple(self.passed),
         )
 
     # --- entering nodes ------------------------------------------------------------------
@@ -212,6 +214,7 @@ class _Step:
             node = flow.nodes.get(key)
             if node is None:
                 return self.fallback(f"node {key!r} no longer exists")
+            self.passed.append(key)
             if isinstance(node, Announcement):
                 self.prompts.append(node.prompt)
                 self.trace.append(("play {}", node.prompt))
@@ -242,6 +245,8 @@ class _Step:
         return key
 
     def menu(self, node: Menu, attempt: int) -> Decision:
+        if not self.passed or self.passed[-1] != node.key:  # a retry: the menu again, not entered through enter()
+            self.passed.append(node.key)
         self.trace.append(("menu {} (attempt {} of {})", node.name or node.key, attempt + 1, node.attempts))
         action = PlayMenu(tuple(self.prompts), node.prompt, "".join(node.choices), node.timeout_s, attempt)
         return self.done(action, node.key, None, attempt)
