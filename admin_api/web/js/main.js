@@ -31,7 +31,7 @@ const pages = {
 };
 
 route("/", pages.start, {nav: "nav.start"});
-route("/wallboard", pages.wallboard, {nav: "nav.wallboard", group: "nav.group-live", wide: true});
+route("/wallboard", pages.wallboard, {nav: "nav.wallboard", group: "nav.group-live", wide: true, dark: true});
 route("/calls", pages.calls, {nav: "nav.calls", group: "nav.group-live", part: "calls"});
 route("/calls/:id", one(pages.calls, "renderOne"), {section: "/calls", part: "calls"});
 route("/agent", pages.agent, {nav: "nav.agent", group: "nav.group-live", shown: me => Boolean(me.user)});
@@ -132,7 +132,8 @@ async function render() {
   }
   if (session.me && found && found.route.public) { go("/"); return; }
   shell();
-  document.body.classList.toggle("wide", Boolean(found && found.route.wide));
+  document.body.classList.toggle("wide", Boolean(found && found.route.wide));  // the whole width
+  document.body.classList.toggle("dark", Boolean(found && found.route.dark));  // a big screen's colours
   const main = document.getElementById("main");
   const view = h("div", {class: "view"});
   main.replaceChildren(view);  // an earlier page still loading writes into its own, detached view
