@@ -155,6 +155,26 @@ async def problem(r: Any, status: int) -> dict[str, Any]:
 # --- the API with a live controller --------------------------------------------------------------------
 
 
+def config_follower(holder: list[World]) -> Callable[[], Any]:
+    """A controller's `reload` as deployed (RELOAD_EVERY_S): the configuration and presence the API saved, once per
+    change, read from the world in `holder` (empty until the world is up). The first call takes note of where the
+    database is and hands nothing over."""
+    from pbx.db import config_stamp, load_all, load_presence
+    last: list[str] = []
+
+    def reload() -> Any:
+        if not holder:
+            return None
+        with holder[0].ctx.sessions() as session:
+            stamp = config_stamp(session)
+            if last and stamp == last[0]:
+                return None
+            first = not last
+            last[:] = [stamp]
+            return None if first else (stamp, load_all(session), load_presence(session))
+    return reload
+
+
 def with_controller(tmp: Path, body: Callable[[World, Any, Any], Awaitable[T]], speed: float = 20.0, *,
                     endpoints: dict[str, Any] | None = None) -> T:
     """The admin API and a real controller in front of the simulator (AMI and FastAGI on real sockets), on
@@ -163,7 +183,6 @@ def with_controller(tmp: Path, body: Callable[[World, Any, Any], Awaitable[T]], 
     listed by the API. `endpoints`: phones that behave otherwise than answering at once (pbx.asterisk.simulator
     Endpoint, by device). `body(world, controller, simulator)`."""
     from pbx.controller import Controller
-    from pbx.db import config_stamp, load_all, load_presence
     from pbx.demo import STOCKHOLM
     from pbx.live import simulator_for
     from pbx.settings import Settings
@@ -176,19 +195,7 @@ def with_controller(tmp: Path, body: Callable[[World, Any, Any], Awaitable[T]], 
         for device, endpoint in (endpoints or {}).items():
             sim.endpoint(device, endpoint)
         holder: list[World] = []
-        last: list[str] = []
-
-        def reload() -> Any:
-            if not holder:
-                return None
-            with holder[0].ctx.sessions() as session:
-                stamp = config_stamp(session)
-                if last and stamp == last[0]:
-                    return None
-                first = not last
-                last[:] = [stamp]
-                return None if first else (stamp, load_all(session), load_presence(session))
-
+        reload = config_follower(holder)
         controller = Controller(settings, tenants, clock=sim.clock.now, simulator=sim, reload=reload)
         async with world(tmp, controller=controller) as w:
             holder.append(w)

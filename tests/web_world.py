@@ -26,7 +26,7 @@ from pbx.db import make_engine, session_factory
 from pbx.demo import STOCKHOLM, demo_presence, demo_tenants
 from pbx.live import simulator_for
 from pbx.settings import Settings
-from tests.admin_world import PASSWORD, World, fresh_totp, world
+from tests.admin_world import PASSWORD, World, config_follower, fresh_totp, world
 
 T = TypeVar("T")
 TUE_10 = datetime(2026, 11, 24, 10, 0, tzinfo=STOCKHOLM)
@@ -76,9 +76,13 @@ class Site:
         # tests.admin_world.world migrates and fills first), and the API runs on the simulator's clock, so that
         # "today" is the simulated Tuesday for both
         sessions = session_factory(make_engine(f"sqlite:///{self.tmp / 'pbx.sqlite'}"))
+        holder: list[World] = []
+        reload = config_follower(holder)  # and it takes up what the API publishes, within a second
         self.controller = Controller(settings, tenants, demo_presence(TUE_10.date()), clock=self.sim.clock.now,
-                                     simulator=self.sim, sessions=sessions)
+                                     simulator=self.sim, sessions=sessions, reload=reload)
         async with world(self.tmp, controller=self.controller) as w:
+            holder.append(w)
+            reload()
             w.ctx.clock = self.sim.clock.now
             self.controller.recording_index = w.ctx.recordings
             await self.controller.start()
