@@ -414,3 +414,29 @@ def test_another_tenants_administrator_sees_not_found(site: Site, page: Page) ->
     page.goto(f"{site.base}/app/#/flows/enkel")
     expect(page.get_by_role("heading", level=1, name="Enkel")).to_be_visible()
     expect(page.locator(".flow-graph .flow-node")).to_have_count(2)
+
+
+def test_a_flow_no_number_leads_to_is_deleted_and_one_a_number_leads_to_is_kept(site: Site, page: Page) -> None:
+    sign_in(page, site, "boss@exempel.se")
+    made = page.request.post(f"{site.base}{FLOWS}", headers=HEADERS, data={
+        "key": "kvall", "name": "Kvällsflöde", "entry": "brevlada",
+        "nodes": [{"kind": "voicemail", "key": "brevlada", "name": "Brevlåda", "params": {"box": "vaxel"}}]})
+    assert made.ok, made.text()
+    try:
+        page.goto(f"{site.base}/app/#/flows/kvall")
+        page.get_by_role("button", name="Ta bort flödet").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_contain_text("Ta bort flödet kvall med alla dess versioner?")
+        dialog.get_by_role("button", name="Ta bort flödet").click()
+        expect(page.get_by_role("heading", level=1, name="Samtalsflöden")).to_be_visible()
+        assert page.request.get(f"{site.base}{FLOWS}/kvall").status == 404
+        # the main number leads to huvud: it stays
+        page.goto(f"{site.base}/app/#/flows/huvud")
+        page.get_by_role("button", name="Ta bort flödet").click()
+        page.get_by_role("dialog").get_by_role("button", name="Ta bort flödet").click()
+        expect(page.locator(".danger-zone").get_by_role("alert")).to_have_text(
+            "Ett eller flera nummer leder hit. Låt dem leda någon annanstans först.")
+        assert page.request.get(f"{site.base}{FLOWS}/huvud").ok
+    finally:
+        if page.request.get(f"{site.base}{FLOWS}/kvall").ok:
+            page.request.delete(f"{site.base}{FLOWS}/kvall", headers=HEADERS)

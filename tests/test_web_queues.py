@@ -311,3 +311,39 @@ def test_another_tenants_administrator_finds_no_queue_or_group_of_exempels(site:
     page.goto(f"{site.base}/app/#/queues")
     expect(page.get_by_role("heading", level=1, name="Köer och svarsgrupper")).to_be_visible()
     expect(page.locator("table.list td.empty")).to_have_count(2)
+
+
+def test_a_queue_and_an_answer_group_are_created_and_deleted_but_not_while_calls_are_sent_there(
+        site: Site, page: Page) -> None:
+    sign_in(page, site, "boss@exempel.se")
+    try:
+        for kind, button, path, heading in (("queue", "Ny kö", "/api/v1/queues", "Kvällskö"),
+                                            ("group", "Ny svarsgrupp", "/api/v1/groups", "Kvällsgrupp")):
+            page.goto(f"{site.base}/app/#/queues")
+            page.get_by_role("button", name=button).click()
+            form = page.locator("form.new-keyed")
+            form.get_by_label("Namn", exact=True).fill(heading)
+            key = form.get_by_label("Kortnamn")
+            key.fill("Kväll!")
+            form.get_by_role("button", name="Skapa").click()
+            expect(key).to_have_attribute("aria-invalid", "true")  # the API's 422, beside the field
+            key.fill(f"kvall-{kind}")
+            form.get_by_role("button", name="Skapa").click()
+            expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+            assert api_json(page, f"{path}/kvall-{kind}")["name"] == heading
+            remove = "Ta bort kön" if kind == "queue" else "Ta bort svarsgruppen"
+            page.get_by_role("button", name=remove).click()
+            page.get_by_role("dialog").get_by_role("button", name=remove).click()
+            expect(page.get_by_role("heading", level=1, name="Köer och svarsgrupper")).to_be_visible()
+            assert page.request.get(f"{site.base}{path}/kvall-{kind}").status == 404
+        # Support is where the main menu's key 2 leads: it stays, and the page says what uses it
+        page.goto(f"{site.base}/app/#/queues/support")
+        page.get_by_role("button", name="Ta bort kön").click()
+        page.get_by_role("dialog").get_by_role("button", name="Ta bort kön").click()
+        expect(page.locator(".danger-zone").get_by_role("alert")).to_contain_text(
+            re.compile(r"Går inte att ta bort: den används av flödet \w+ \(steg \w+\)"))
+        assert page.request.get(f"{site.base}{SUPPORT}").ok
+    finally:
+        for path in ("/api/v1/queues/kvall-queue", "/api/v1/groups/kvall-group"):
+            if page.request.get(f"{site.base}{path}").ok:
+                page.request.delete(f"{site.base}{path}", headers=HEADERS)

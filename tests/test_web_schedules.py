@@ -293,3 +293,29 @@ def test_another_tenants_administrator_finds_no_schedule_of_exempels(site: Site,
     page.goto(f"{site.base}/app/#/schedules")
     expect(page.get_by_role("heading", level=1, name="Öppettider")).to_be_visible()
     expect(page.locator("table.list td.empty")).to_have_text("Inga träffar.")
+
+
+def test_opening_hours_are_created_and_deleted_but_not_while_a_flow_uses_them(site: Site, page: Page) -> None:
+    sign_in(page, site, "boss@exempel.se")
+    try:
+        page.goto(f"{site.base}/app/#/schedules")
+        page.get_by_role("button", name="Nya öppettider").click()
+        form = page.locator("form.new-keyed")
+        form.get_by_label("Namn", exact=True).fill("Sommartid")
+        form.get_by_label("Kortnamn").fill("sommar")
+        form.get_by_role("button", name="Skapa").click()
+        expect(page.get_by_role("heading", level=1, name="Sommartid")).to_be_visible()
+        made = api_json(page, "/api/v1/schedules/sommar")
+        assert (made["timezone"], made["holidays"]["country"]) == ("Europe/Stockholm", "SE")
+        page.get_by_role("button", name="Ta bort öppettiderna").click()
+        page.get_by_role("dialog").get_by_role("button", name="Ta bort öppettiderna").click()
+        expect(page.get_by_role("heading", level=1, name="Öppettider")).to_be_visible()
+        assert page.request.get(f"{site.base}/api/v1/schedules/sommar").status == 404
+        open_schedule(page, site)
+        page.get_by_role("button", name="Ta bort öppettiderna").click()
+        page.get_by_role("dialog").get_by_role("button", name="Ta bort öppettiderna").click()
+        expect(page.locator(".danger-zone").get_by_role("alert")).to_contain_text("den används av flödet")
+        assert page.request.get(f"{site.base}{PATH}").ok
+    finally:
+        if page.request.get(f"{site.base}/api/v1/schedules/sommar").ok:
+            page.request.delete(f"{site.base}/api/v1/schedules/sommar", headers=HEADERS)

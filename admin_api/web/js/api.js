@@ -75,7 +75,7 @@ export function fieldText(message) {
   if (/is a required property|is required/.test(m)) return t("field.required");
   if (/should be non-empty|is too short/.test(m)) return t("field.short");
   if (/is too long/.test(m)) return t("field.long");
-  if (/does not match/.test(m)) return t("field.format");
+  if (/does not match|is not valid under any of the given schemas|is not a '[a-z-]+'/.test(m)) return t("field.format");
   if (/is not one of/.test(m)) return t("field.choice");
   if (/is not of type/.test(m)) return t("field.type");
   if (/is less than|is greater than/.test(m)) return t("field.range");

@@ -1,7 +1,7 @@
 // Pieces several pages share: "not found", a failure, a heading with actions, a list of facts.
 
-import {ApiError, problemText, showProblem} from "./api.js";
-import {errorLine, h, uid} from "./dom.js";
+import {ApiError, api, problemText, showProblem} from "./api.js";
+import {errorLine, field, h, uid} from "./dom.js";
 import {t} from "./i18n.js";
 import {href} from "./router.js";
 
@@ -97,4 +97,34 @@ export function onSubmit(form, work) {
     }
   });
   return form;
+}
+
+/** "Used by flow huvud node meny", "user anna's forwarding", "the tenant's fallback" (the API's 409 in-use
+ * errors) in the page's words. */
+export function usedBy(err) {
+  return err.errors.map(e => {
+    const what = String(e.message || "").replace(/^used by /, "");
+    let m = what.match(/^flow (\S+) node (\S+)$/);
+    if (m) return t("common.used-flow", {flow: m[1], node: m[2]});
+    m = what.match(/^user (\S+)'s forwarding$/);
+    if (m) return t("common.used-forwarding", {user: m[1]});
+    return what === "the tenant's fallback" ? t("common.used-fallback") : what;
+  }).join(", ");
+}
+
+/** A form for a new object that starts with a key and a name (a queue, a schedule…): POST `path`, then `done`. */
+export function newKeyedForm({title, path, submit, done, extra = []}) {
+  const id = uid("new");
+  const key = h("input", {name: "key", id: uid("key"), required: true, maxlength: 64, autocomplete: "off"});
+  const name = h("input", {name: "name", id: uid("name"), required: true, maxlength: 100, autocomplete: "off"});
+  const form = h("form", {class: "panel new-keyed", novalidate: true, "aria-labelledby": id},
+    h("h2", {id}, title), errorLine(),
+    h("div", {class: "form-row"}, field(t("common.name"), name), field(t("common.key"), key, t("common.key-hint")),
+      ...extra.map(x => x.node).filter(Boolean)),
+    h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, submit)));
+  return onSubmit(form, async () => {
+    const body = {key: key.value.trim(), name: name.value.trim()};
+    for (const x of extra) Object.assign(body, x.value());
+    done(await api(path, {method: "POST", body}));
+  });
 }

@@ -6,7 +6,7 @@ import {api, ApiError, problemText, showProblem} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {go, href, replaceQuery} from "../router.js";
-import {facts, pageHead} from "../views.js";
+import {facts, pageHead, removalPanel} from "../views.js";
 import {addNodeForm, nodeForm, nodeReader} from "./flows-edit.js";
 import {flowGraph} from "./flows-graph.js";
 import {kindText, nodeName, problemWords, stamp, versionText} from "./flows-model.js";
@@ -36,8 +36,14 @@ export async function renderOne(view, {params, query, session}) {
   const graphBox = panel("flow-view", "flow-view-title");
   const side = panel("flow-side", "flow-side-title");
   const whatIfBox = h("div"), versionsBox = h("div");
+  // a flow a number leads to is not deleted: the API's 409 names the numbers
+  const removal = canEdit ? removalPanel({
+    title: t("flows.delete"), hint: t("flows.delete-hint"), question: t("flows.delete-confirm", {key}),
+    remove: async () => { await api(base, {method: "DELETE"}); go("/flows"); },
+    refusal: err => (err instanceof ApiError && err.status === 409 ? t("flows.delete-refused") : null),
+  }) : null;
   const root = h("div", {class: "flow-page"}, head, bar, alertLine, problemsBox,
-                 h("div", {class: "flow-main"}, graphBox, side), whatIfBox, versionsBox);
+                 h("div", {class: "flow-main"}, graphBox, side), whatIfBox, versionsBox, removal);
   view.append(root);
   // on a phone the flow is shown as a list (the diagram is hidden by the style sheet)
   const narrow = matchMedia("(max-width: 760px)");

@@ -2,12 +2,12 @@
 // answer group's page: who is logged in now and who waits, the members, the settings and (queues) the alarm
 // thresholds.
 
-import {api} from "../api.js";
+import {ApiError, api} from "../api.js";
 import {h} from "../dom.js";
 import {formatNumber, t} from "../i18n.js";
 import {listView} from "../listview.js";
-import {href} from "../router.js";
-import {pageHead} from "../views.js";
+import {go, href} from "../router.js";
+import {newKeyedForm, pageHead, removalPanel, usedBy} from "../views.js";
 import {alarmsPanel} from "./queues-alarms.js";
 import {STRATEGIES, membersPanel, settingsPanel} from "./queues-edit.js";
 import {livePanel} from "./queues-live.js";
@@ -52,9 +52,29 @@ async function kindList(view, kind) {
                                                       t(kind === "queue" ? "queues.search-queues" : "queues.search-groups"));
 }
 
-export async function render(view) {
+/** "New queue" / "new answer group": a button that opens the form (an administrator with the right flows). */
+function newButton(kind, panel) {
+  const button = h("button", {type: "button", class: "primary", "aria-expanded": "false"},
+                   t(kind === "queue" ? "queues.new-queue" : "queues.new-group"));
+  button.addEventListener("click", () => {
+    const opening = panel.childElementCount === 0 || panel.dataset.kind !== kind;
+    panel.dataset.kind = kind;
+    panel.replaceChildren(...(opening ? [newKeyedForm({
+      title: t(kind === "queue" ? "queues.new-queue" : "queues.new-group"), path: `/${KINDS[kind].plural}`,
+      submit: t("queues.create"), done: made => go(`${KINDS[kind].route}/${encodeURIComponent(made.key)}`)})] : []));
+    button.setAttribute("aria-expanded", String(opening));
+    const first = panel.querySelector("input");
+    if (first) first.focus();
+  });
+  return button;
+}
+
+export async function render(view, {session}) {
   view.classList.add("queues-page");
-  view.append(pageHead(t("queues.title")), h("p", {class: "lead"}, t("queues.lead")));
+  const canEdit = session.me.rights.includes("flows");
+  const panel = h("div", {class: "new-panel"});
+  view.append(pageHead(t("queues.title"), ...(canEdit ? [newButton("queue", panel), newButton("group", panel)] : [])),
+              h("p", {class: "lead"}, t("queues.lead")), panel);
   await kindList(view, "queue");
   await kindList(view, "group");
 }
@@ -97,7 +117,14 @@ async function renderOne(kind, view, {params, session}) {
     h("p", {class: "lead", hidden: canEdit}, t("queues.read-only")),
     h("div", {class: "queue-grid"}, live.element,
       h("div", {class: "queue-column"}, members.element, alarms ? alarms.element : null),
-      h("div", {class: "queue-column"}, settings)));
+      h("div", {class: "queue-column"}, settings)),
+    canEdit ? removalPanel({
+      title: t(kind === "queue" ? "queues.delete-queue" : "queues.delete-group"), hint: t("queues.delete-hint"),
+      question: t("queues.delete-confirm", {name: item.name}),
+      remove: async () => { await api(path, {method: "DELETE"}); go("/queues"); },
+      refusal: err => (err instanceof ApiError && err.kind === "in-use" ? t("common.in-use", {what: usedBy(err)})
+        : null),
+    }) : null);
   live.start();
   if (alarms) await alarms.load();
   return () => live.stop();

@@ -1,12 +1,12 @@
 // Schedules (öppettider): the list with each schedule's state now, and one schedule's page: its state now with the
 // one-click override, the year view, and its weekly hours, exceptions, holidays, name and time zone.
 
-import {api} from "../api.js";
+import {ApiError, api} from "../api.js";
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
 import {listView} from "../listview.js";
-import {href} from "../router.js";
-import {pageHead} from "../views.js";
+import {go, href} from "../router.js";
+import {newKeyedForm, pageHead, removalPanel, usedBy} from "../views.js";
 import {exceptionsPanel, generalPanel, holidaysPanel, weeklyPanel} from "./schedules-edit.js";
 import {overridePanel, stateAfter, stateSentence} from "./schedules-override.js";
 import {yearView} from "./schedules-year.js";
@@ -38,9 +38,25 @@ function nowCell(row) {
   return cell;
 }
 
-export async function render(view) {
+export async function render(view, {session}) {
   view.classList.add("schedules-page");
-  view.append(pageHead(t("schedules.title")), h("p", {class: "lead"}, t("schedules.lead")));
+  const panel = h("div", {class: "new-panel"});
+  let open = null;
+  if (session.me.rights.includes("flows")) {
+    // a new schedule starts closed (no hours) in Stockholm time and with Swedish public holidays; its page sets the rest
+    open = h("button", {type: "button", class: "primary", "aria-expanded": "false"}, t("schedules.new"));
+    open.addEventListener("click", () => {
+      const opening = panel.childElementCount === 0;
+      open.setAttribute("aria-expanded", String(opening));
+      panel.replaceChildren(...(opening ? [newKeyedForm({
+        title: t("schedules.new"), path: "/schedules", submit: t("schedules.create"),
+        extra: [{node: null, value: () => ({timezone: "Europe/Stockholm", holidays: {country: "SE"}})}],
+        done: made => go(`/schedules/${encodeURIComponent(made.key)}`)})] : []));
+      const first = panel.querySelector("input");
+      if (first) first.focus();
+    });
+  }
+  view.append(pageHead(t("schedules.title"), open), h("p", {class: "lead"}, t("schedules.lead")), panel);
   await listView(view, {
     path: "/schedules", label: t("schedules.title"), exportName: "schedules",
     columns: [
@@ -85,7 +101,14 @@ export async function renderOne(view, {params, session}) {
     h("p", {class: "lead", hidden: canEdit}, t("schedules.read-only")),
     h("div", {class: "schedule-top"}, override.element, year.element),
     h("div", {class: "schedule-settings"}, weeklyPanel(key, first, options), exceptionsPanel(key, first, options),
-      holidaysPanel(key, first, options), generalPanel(key, first, options)));
+      holidaysPanel(key, first, options), generalPanel(key, first, options)),
+    canEdit ? removalPanel({
+      title: t("schedules.delete"), hint: t("schedules.delete-hint"), question: t("schedules.delete-confirm",
+                                                                                  {name: first.name}),
+      remove: async () => { await api(path, {method: "DELETE"}); go("/schedules"); },
+      refusal: err => (err instanceof ApiError && err.kind === "in-use" ? t("common.in-use", {what: usedBy(err)})
+        : null),
+    }) : null);
   apply(first, await stateAfter(key, first));
   timer = setInterval(() => { changed(null).catch(() => { /* the next one may answer */ }); }, REFRESH_MS);
   return () => { closed = true; clearInterval(timer); year.stop(); };
