@@ -95,19 +95,32 @@ export function clearProblems(form) {
   if (general) { general.textContent = ""; general.hidden = true; }
 }
 
-/** Show a problem on a form: each error beside the field it names (body.login → the input named "login"), the
- * rest in the form's alert line. The first wrong field gets the focus. */
-export function showProblem(form, err) {
+/** The input an error's field names: the longest path a data-field has ("body.exceptions.0.hours" →
+ * data-field "exceptions.0.hours", then "exceptions.0", "exceptions"), else the input named by its first part. */
+function inputFor(form, field) {
+  const parts = String(field || "").split(".");
+  if (parts[0] !== "body" || parts.length < 2) return null;
+  for (let n = parts.length; n > 1; n -= 1) {
+    const found = form.querySelector(`[data-field="${CSS.escape(parts.slice(1, n).join("."))}"]`);
+    if (found) return found;
+  }
+  return form.querySelector(`[name="${CSS.escape(parts[1])}"]`);
+}
+
+/** Show a problem on a form: each error beside the field it names (body.login → the input named "login";
+ * body.weekly.mon → data-field "weekly.mon"), the rest in the form's alert line. The first wrong field gets the
+ * focus. `guess(error)` may name a data-field for an error without a request path (the routing core names the
+ * object, not the field); `words(message)` says a message in the page's language (default fieldText). */
+export function showProblem(form, err, {guess = () => null, words = fieldText} = {}) {
   clearProblems(form);
   const general = [];
   let first = null;
   for (const e of err instanceof ApiError ? err.errors : []) {
-    const name = String(e.field || "").split(".").slice(1)[0];
-    const input = name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
-    if (!input) { general.push(fieldText(e.message)); continue; }
+    const named = guess(e);
+    const input = inputFor(form, e.field) || (named ? form.querySelector(`[data-field="${CSS.escape(named)}"]`) : null);
+    if (!input) { general.push(words(e.message)); continue; }
     const id = uid("err");
-    const note = h("p", {class: "field-error", id}, fieldText(e.message));
-    (input.closest(".field") || input.parentElement).append(note);
+    (input.closest(".field") || input.parentElement).append(h("p", {class: "field-error", id}, words(e.message)));
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
     first = first || input;

@@ -1,9 +1,7 @@
-// Errors beside nested fields: the API names a field by its whole path (body.weekly.mon,
-// body.exceptions.2.hours), and an input here says which path it is (data-field="weekly.mon"). The messages about
-// opening hours are said in the page's language; any other message is the API's own (api.js fieldText).
+// Errors beside nested fields (api.js showProblem finds data-field="weekly.mon" for body.weekly.mon): the messages
+// about opening hours are said in the page's language; any other message is the API's own (api.js fieldText).
 
-import {clearProblems, fieldText, problemText} from "../api.js";
-import {h, uid} from "../dom.js";
+import {fieldText, showProblem} from "../api.js";
 import {t} from "../i18n.js";
 
 const HOURS_MESSAGES = [
@@ -22,38 +20,8 @@ export function messageText(message) {
   return known ? t(known[1]) : fieldText(m);
 }
 
-/** The input an error's field path names: the longest path that has one ("exceptions.0.hours", then
- * "exceptions.0", then "exceptions"). */
-function inputFor(form, field) {
-  const parts = String(field || "").split(".");
-  if (parts[0] !== "body") return null;
-  for (let n = parts.length; n > 1; n -= 1) {
-    const found = form.querySelector(`[data-field="${CSS.escape(parts.slice(1, n).join("."))}"]`);
-    if (found) return found;
-  }
-  return null;
-}
-
-/** Show a problem on a form: each error beside the input its path names, the rest in the form's alert line; the
- * first wrong input gets the focus. `guess(error)` may name a data-field for an error without a body path (the
- * routing core's objections name the schedule, not the field). */
+/** showProblem with the opening hours' messages in the page's words; `guess(error)` may name a data-field for an
+ * error without a body path (the routing core's objections name the schedule, not the field). */
 export function showFieldProblems(form, err, guess = () => null) {
-  clearProblems(form);
-  const general = [];
-  let first = null;
-  for (const e of err && Array.isArray(err.errors) ? err.errors : []) {
-    const named = guess(e);
-    const input = inputFor(form, e.field) || (named ? form.querySelector(`[data-field="${CSS.escape(named)}"]`) : null);
-    if (!input) { general.push(messageText(e.message)); continue; }
-    const id = uid("err");
-    (input.closest(".field") || input.parentElement).append(h("p", {class: "field-error", id}, messageText(e.message)));
-    input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
-    first = first || input;
-  }
-  const box = form.querySelector(".form-error");
-  const text = [problemText(err), ...general].join(" ");
-  if (box && text) { box.textContent = text; box.hidden = false; }
-  if (first) first.focus();
-  else if (box) box.focus();
+  showProblem(form, err, {guess, words: messageText});
 }
