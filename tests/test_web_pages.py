@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import http.client
 import io
 import json
@@ -56,6 +57,25 @@ def test_pages_are_served_with_security_headers_and_are_no_part_of_the_api_docum
         assert headers["content-type"].startswith("application/problem+json")
     status, _, body = get("/api/v1/openapi.json")
     assert status == 200 and not [p for p in json.loads(body)["paths"] if not p.startswith("/api/v1/")]
+
+    # text files go gzipped to a browser that takes it, with an entity tag; unchanged, a 304 without a body
+    original = (WEB_DIR / "js" / "main.js").read_bytes()
+    status, headers, body = get("/app/js/main.js")  # http.client asks for no encoding
+    assert status == 200 and "content-encoding" not in headers and body == original
+    conn.request("GET", "/app/js/main.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    r = conn.getresponse()
+    zipped, tag = r.read(), r.getheader("ETag")
+    assert (r.status, r.getheader("Content-Encoding"), r.getheader("Vary")) == (200, "gzip", "Accept-Encoding")
+    assert gzip.decompress(zipped) == original and len(zipped) < len(original) / 2
+    assert r.getheader("Content-Security-Policy") == CSP and tag
+    conn.request("GET", "/app/js/main.js", headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+    r = conn.getresponse()
+    assert (r.status, r.read()) == (304, b"") and r.getheader("ETag") == tag
+    conn.request("GET", "/app/js/main.js", headers={"If-None-Match": '"not-this-one"'})
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == original
+    status, headers, body = get("/app/icon.svg")
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml") and body.startswith(b"<svg")
     conn.close()
 
 
