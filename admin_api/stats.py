@@ -232,9 +232,14 @@ async def list_calls(ctx: Ctx) -> web.StreamResponse:
             number = ctx.query.get("number")
             if number is not None:
                 visible = {number} if visible is None or number in visible else set()
-            return load_records(session, who.tenant_id, start, end, numbers=visible)
-    return listing(ctx, await ctx_of(ctx.request).db(read), CALL_COLUMNS, "calls",
-                   exact=["queue", "answered_by", "outcome"])
+            records = load_records(session, who.tenant_id, start, end, numbers=visible)
+        queue = ctx.query.get("queue")
+        if queue is None:
+            return records
+        # every queue the call went through, not only its last (a caller who overflowed from one to another)
+        return [r for r in records if r.get("queue") == queue or any(leg.get("queue") == queue
+                                                                     for leg in r.get("queues") or ())]
+    return listing(ctx, await ctx_of(ctx.request).db(read), CALL_COLUMNS, "calls", exact=["answered_by", "outcome"])
 
 
 # --- for the report pages' charts --------------------------------------------------------------------

@@ -144,6 +144,17 @@ def test_the_call_list_filters_sorts_pages_and_exports(tmp_path: Path) -> None:
             values = list(sheet.iter_rows(values_only=True))
             talk = values[0].index("talk_s")
             assert [row[talk] for row in values[1:]] == [30.0, 60.0, 100.0, 200.0]
+            # a caller who overflowed from Support into Sälj is found under either queue, not only the last
+            legs = [{"queue": "support", "wait_s": 60.0, "outcome": "overflowed"},
+                    {"queue": "salj", "wait_s": 5.0, "outcome": "answered", "answered_by": "anna"}]
+            assert await asyncio.to_thread(CallRecordStore(w.ctx.sessions).write, [RecordWrite(
+                "exempel", "1.9", _call(TUESDAY, 15, 0, "+46705550009", MAIN_NUMBER, queue="salj", wait_s=65.0,
+                                        answered=True, answered_by="anna", talk_s=50.0, queues=legs))]) == []
+            for queue in ("support", "salj"):
+                found = await get_json(c, f"{w.base}{API}/statistics/calls?queue={queue}&sort=entered_at")
+                assert "1.9" in [r["call_id"] for r in found["items"]], queue
+            salj = await get_json(c, f"{w.base}{API}/statistics/calls?queue=salj")
+            assert [r["call_id"] for r in salj["items"]] == ["1.9"]
     run(tmp_path, body)
 
 
