@@ -347,3 +347,20 @@ def test_a_queue_and_an_answer_group_are_created_and_deleted_but_not_while_calls
         for path in ("/api/v1/queues/kvall-queue", "/api/v1/groups/kvall-group"):
             if page.request.get(f"{site.base}{path}").ok:
                 page.request.delete(f"{site.base}{path}", headers=HEADERS)
+
+
+def test_the_two_lists_keep_each_their_own_search_in_the_address(site: Site, page: Page) -> None:
+    sign_in(page, site, "boss@exempel.se")
+    page.goto(f"{site.base}/app/#/queues")
+    groups = page.get_by_role("search", name="Sök bland svarsgrupperna")
+    groups.get_by_role("searchbox").fill("zzz")
+    groups.get_by_role("searchbox").press("Enter")
+    group_rows = page.locator("section.kind-list").nth(1).locator("table.list > tbody > tr")
+    expect(group_rows).to_have_text(["Inga träffar."])
+    queue_rows = page.locator("section.kind-list").nth(0).locator("table.list > tbody > tr")
+    expect(queue_rows).not_to_have_count(0)
+    expect(queue_rows.first).not_to_contain_text("Inga träffar.")
+    expect(page).to_have_url(re.compile(r"groups\.q=zzz"))
+    page.reload()  # the address keeps it: the groups' search, and the queues' list untouched
+    expect(group_rows).to_have_text(["Inga träffar."])
+    expect(queue_rows.first).to_contain_text("Support")

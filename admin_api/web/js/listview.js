@@ -25,14 +25,23 @@ async function sortable(path) {
 
 /**
  * columns: [{key, label, cell?(row) → Node|string}]; filters: [{name, label, options: [[value, label]…]}]
- * (an option list may be a promise). Returns nothing: the view runs until the page is left.
+ * (an option list may be a promise). `prefix`: this list's names in the address, when a page has two lists
+ * (#/queues?queues.q=x&groups.page=2); the address's other fields are kept. Returns nothing: the view runs until
+ * the page is left.
  */
-export async function listView(container, {path, columns, filters = [], label, exportName}) {
+export async function listView(container, {path, columns, filters = [], label, exportName, prefix = ""}) {
   const fields = ["q", "sort", "page", "per_page", ...filters.map(f => f.name)];
   const state = {};
   for (const name of fields) {
-    const v = current().query.get(name);
+    const v = current().query.get(prefix + name);
     if (v) state[name] = v;
+  }
+  /** This list's state into the address, beside what else the address holds. */
+  function remember() {
+    const query = current().query;
+    for (const name of fields) query.delete(prefix + name);
+    for (const [name, value] of Object.entries(state)) query.set(prefix + name, value);
+    replaceQuery(query);
   }
   const {fields: sortFields, order: defaultOrder} = await sortable(path);
 
@@ -103,7 +112,7 @@ export async function listView(container, {path, columns, filters = [], label, e
       if (v === undefined || v === "" || (k === "page" && Number(v) <= 1)) delete state[k];
       else state[k] = String(v);
     }
-    replaceQuery(state);
+    remember();
     load();
   }
 

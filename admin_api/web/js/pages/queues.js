@@ -46,7 +46,7 @@ async function kindList(view, kind) {
   }
   columns.push({key: "logged_in", label: t("queues.figure-logged_in"), cell: x => liveCell(kind, x.key, "logged_in")});
   await listView(box, {path: `/${KINDS[kind].plural}`, label: t(kind === "queue" ? "queues.queues" : "queues.groups"),
-                       exportName: KINDS[kind].plural, columns});
+                       exportName: KINDS[kind].plural, columns, prefix: `${KINDS[kind].plural}.`});
   // two lists on one page: each search says which list it searches
   box.querySelector("form[role=search]").setAttribute("aria-label",
                                                       t(kind === "queue" ? "queues.search-queues" : "queues.search-groups"));
