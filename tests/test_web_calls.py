@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,31 @@ def live_row(page: Page, call_id: str) -> Any:
 
 def ended_rows(page: Page) -> Any:
     return page.locator(".ended-list table.list tbody tr")
+
+
+@contextmanager
+def nobody_free_in_support(site: Site) -> Iterator[None]:
+    """Nobody free in Support (David logged out, Eva at lunch), so a call to it waits; both are back afterwards."""
+    controller = site.controller
+    assert controller is not None
+    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
+    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
+    try:
+        yield
+    finally:
+        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
+        site.run(lambda: controller.acd.agent_login("exempel", "david"))
+
+
+@contextmanager
+def waiting_in_support(site: Site, caller: str) -> Iterator[Any]:
+    """A call from `caller` waiting in Support (nobody free); the caller hangs up afterwards."""
+    with nobody_free_in_support(site):
+        call = site.run(lambda: site.sim.place_call(caller, MAIN_NUMBER, CallScript(keys=["2"])))
+        try:
+            yield call
+        finally:
+            hang_up_in_sim(site, call.uniqueid)
 
 
 def hang_up_in_sim(site: Site, call_id: str) -> None:
@@ -150,12 +177,9 @@ def test_a_call_in_progress_is_listed_live_shown_step_by_step_and_hung_up_from_i
 
 def test_a_caller_who_gives_up_leaves_the_live_list_and_is_missed_among_the_ended_calls(
         site: Site, page: Page) -> None:
-    controller, sim = site.controller, site.sim
-    assert controller is not None
+    sim = site.sim
     # nobody free in Support: the caller waits, then hangs up
-    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
-    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
-    try:
+    with nobody_free_in_support(site):
         sign_in(page, site, "boss@exempel.se")
         page.goto(f"{site.base}/app/#/calls")
         expect(page.get_by_role("heading", level=2, name="Avslutade samtal")).to_be_visible()
@@ -186,18 +210,10 @@ def test_a_caller_who_gives_up_leaves_the_live_list_and_is_missed_among_the_ende
         ids = values[0].index("call_id")
         assert [r[ids] for r in values[1:]] == [r["call_id"] for r in api_missed["items"]]
         shot(page, "43-calls-ended-filtered")
-    finally:
-        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
-        site.run(lambda: controller.acd.agent_login("exempel", "david"))
 
 
 def test_the_viewer_sees_calls_in_progress_but_not_the_ended_ones_nor_the_actions(site: Site, page: Page) -> None:
-    controller, sim = site.controller, site.sim
-    assert controller is not None
-    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
-    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
-    call = site.run(lambda: sim.place_call("+46705550013", MAIN_NUMBER, CallScript(keys=["2"])))
-    try:
+    with waiting_in_support(site, "+46705550013") as call:
         sign_in(page, site, "viewer@exempel.se")
         page.goto(f"{site.base}/app/#/calls")
         expect(live_row(page, call.uniqueid).locator("td").nth(5)).to_have_text("Väntar i kö", timeout=WAIT_MS)
@@ -208,19 +224,10 @@ def test_the_viewer_sees_calls_in_progress_but_not_the_ended_ones_nor_the_action
         expect(page.locator("dl.facts")).to_contain_text("Väntar i kö")
         expect(page.get_by_role("button", name="Lägg på")).to_have_count(0)  # the rights "agents", "recordings"
         expect(page.get_by_role("button", name="Starta inspelning")).to_have_count(0)
-    finally:
-        hang_up_in_sim(site, call.uniqueid)
-        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
-        site.run(lambda: controller.acd.agent_login("exempel", "david"))
 
 
 def test_annats_administrator_sees_none_of_exempels_calls(site: Site, page: Page) -> None:
-    controller, sim = site.controller, site.sim
-    assert controller is not None
-    site.run(lambda: controller.acd.agent_logout("exempel", "david"))
-    site.run(lambda: controller.acd.agent_pause("exempel", "eva", "lunch"))
-    call = site.run(lambda: sim.place_call("+46705550014", MAIN_NUMBER, CallScript(keys=["2"])))
-    try:
+    with waiting_in_support(site, "+46705550014") as call:
         sign_in(page, site, "admin@annat.se")
         page.goto(f"{site.base}/app/#/calls")
         expect(page.get_by_text("Inga pågående samtal just nu.")).to_be_visible()
@@ -238,7 +245,3 @@ def test_annats_administrator_sees_none_of_exempels_calls(site: Site, page: Page
         page.reload()
         expect(page.get_by_role("heading", level=1, name="Hittades inte")).to_be_visible()
         assert not api_json(page, f"/api/v1/statistics/calls?q={call.uniqueid}")["items"]
-    finally:
-        hang_up_in_sim(site, call.uniqueid)
-        site.run(lambda: controller.acd.agent_unpause("exempel", "eva"))
-        site.run(lambda: controller.acd.agent_login("exempel", "david"))
