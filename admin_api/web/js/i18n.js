@@ -71,6 +71,13 @@ export function formatDuration(seconds) {
   return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
 }
 
+/** A moment as a person reads it: "24 nov. 2026 10:00" (or the English form); `none` when there is none. */
+export function formatStamp(iso, none = "") {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return none;
+  return d.toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"});
+}
+
 export function formatTime(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString(locale(), {hour: "2-digit", minute: "2-digit"});

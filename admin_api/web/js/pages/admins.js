@@ -5,7 +5,7 @@
 
 import {ApiError, api} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
-import {formatTime, locale, t} from "../i18n.js";
+import {formatStamp, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
 import {confirmDialog, facts, onSubmit, pageHead, removalPanel} from "../views.js";
@@ -197,7 +197,6 @@ export async function renderOne(view, {params, query, session}) {
   const [admin, accountName, accounts, users] = await Promise.all([api(path), accountNames(), accountOptions(),
                                                                    userOptions()]);
   const draw = (current, secretOf) => {
-    const created = current.created_at ? new Date(current.created_at) : null;
     view.replaceChildren(
       h("p", {class: "crumbs"}, h("a", {href: href("/admins")}, t("admins.back"))),
       pageHead(current.name),
@@ -207,8 +206,7 @@ export async function renderOne(view, {params, query, session}) {
         [t("admins.rights"), current.rights.map(r => t(`admins.right-${r}`))],
         [t("admins.account"), accountName(current.account)], [t("admins.user"), current.user],
         [t("admins.factor"), t(`admins.factor-${current.second_factor || "none"}`)],
-        [t("admins.created-at"), created ? `${created.toLocaleDateString(locale())} ${formatTime(current.created_at)}`
-          : null],
+        [t("admins.created-at"), formatStamp(current.created_at) || null],
       ])),
       h("div", {class: "admin-forms"}, changeForm(current, accounts, users, next => draw(next, next)),
         passwordForm(current), resetForm(current, next => draw(next, next)), deleteForm(current, session.me)));

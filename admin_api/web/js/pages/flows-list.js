@@ -3,12 +3,12 @@
 
 import {api, ApiError, clearProblems, showProblem} from "../api.js";
 import {errorLine, field, h, uid} from "../dom.js";
-import {t} from "../i18n.js";
+import {formatStamp, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
 import {pageHead} from "../views.js";
 import {fieldError} from "./flows-edit.js";
-import {KINDS, kindText, newParams, stamp, versionText} from "./flows-model.js";
+import {KINDS, kindText, newParams, versionText} from "./flows-model.js";
 
 const enc = encodeURIComponent;
 
@@ -28,7 +28,7 @@ export async function render(view, {session}) {
     });
     view.append(form);
   }
-  const atBy = (at, by) => t("flows.at-by", {at: stamp(at), by});
+  const atBy = (at, by) => t("flows.at-by", {at: formatStamp(at, "–"), by});
   await listView(view, {
     path: "/flows", label: t("flows.title"), exportName: "flows",
     columns: [
@@ -39,7 +39,8 @@ export async function render(view, {session}) {
       {key: "published_at", label: t("flows.col-published-at"),
        cell: f => (f.published_at ? atBy(f.published_at, f.published_by) : "")},
       {key: "draft", label: t("flows.col-draft"),
-       cell: f => (f.draft ? t("flows.draft-at-by", {at: stamp(f.draft_at), by: f.draft_by}) : t("common.no"))},
+       cell: f => (f.draft ? t("flows.draft-at-by", {at: formatStamp(f.draft_at, "–"), by: f.draft_by})
+         : t("common.no"))},
       {key: "numbers", label: t("flows.col-numbers"), cell: f => (f.numbers || []).join(", ")},
     ],
     filters: [{name: "draft", label: t("flows.col-draft"),

@@ -1,7 +1,7 @@
 // Call flows as the pages see them: the node kinds and their fields, the paths out of each node (as the routing
 // core's node_links names them), a one-line summary of a node, and the routing core's problems in words.
 
-import {locale, t} from "../i18n.js";
+import {t} from "../i18n.js";
 
 export const KINDS = ["announcement", "menu", "schedule", "group", "queue", "voicemail", "user", "external", "callback",
                       "hangup", "service"];
@@ -73,13 +73,6 @@ export function viaText(label) {
   if (!label) return t("flows.via-entry");
   if (label.startsWith("digit ")) return t("flows.via-digit", {digit: label.slice(6)});
   return t(`flows.via-${label}`);
-}
-
-/** A moment as a person reads it: "24 nov. 2026 10:00". */
-export function stamp(iso) {
-  const d = new Date(iso);
-  if (!iso || Number.isNaN(d.getTime())) return "–";
-  return d.toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"});
 }
 
 export function versionText(n) { return t("flows.version-n", {n}); }

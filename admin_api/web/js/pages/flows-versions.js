@@ -3,8 +3,8 @@
 // publishing, publishing again or discarding the draft.
 
 import {h} from "../dom.js";
-import {t} from "../i18n.js";
-import {stamp, versionText} from "./flows-model.js";
+import {formatStamp, t} from "../i18n.js";
+import {versionText} from "./flows-model.js";
 
 /** ctx: {versions (GET …/versions items, newest first), canEdit, show(which), rollBack(n, button)}. */
 export function versionsPanel(ctx) {
@@ -15,8 +15,9 @@ export function versionsPanel(ctx) {
     const cells = [
       v.version ? versionText(v.version) : t("flows.the-draft"),
       t(`flows.state-${v.state}`), String(v.nodes),
-      t("flows.at-by", {at: stamp(v.at), by: v.by}),
-      v.last_published_at ? t("flows.at-by", {at: stamp(v.last_published_at), by: v.last_published_by}) : "",
+      t("flows.at-by", {at: formatStamp(v.at, "–"), by: v.by}),
+      v.last_published_at
+        ? t("flows.at-by", {at: formatStamp(v.last_published_at, "–"), by: v.last_published_by}) : "",
       v.version ? String(v.published_times || 0) : "",
       h("div", {class: "row-actions"},
         h("button", {type: "button", on: {click: () => ctx.show(which)}, "aria-label": t("flows.v-show-label",

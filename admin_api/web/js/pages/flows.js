@@ -4,12 +4,12 @@
 
 import {api, ApiError, problemText, showProblem} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
-import {t} from "../i18n.js";
+import {formatStamp, t} from "../i18n.js";
 import {go, href, replaceQuery} from "../router.js";
 import {facts, pageHead, removalPanel} from "../views.js";
 import {addNodeForm, nodeForm, nodeReader} from "./flows-edit.js";
 import {flowGraph} from "./flows-graph.js";
-import {kindText, nodeName, problemWords, stamp, versionText} from "./flows-model.js";
+import {kindText, nodeName, problemWords, versionText} from "./flows-model.js";
 import {confirmStep, versionsPanel} from "./flows-versions.js";
 import {NO_PATH, whatIfPanel} from "./flows-whatif.js";
 
@@ -97,14 +97,14 @@ export async function renderOne(view, {params, query, session}) {
     const f = s.flow;
     const links = f.numbers.map(n => h("a", {href: href(`/numbers/${enc(n)}`), class: "number"}, n));
     const published = f.published
-      ? t("flows.published-at-by", {n: f.published.version, at: stamp(f.published_at), by: f.published_by})
+      ? t("flows.published-at-by", {n: f.published.version, at: formatStamp(f.published_at, "–"), by: f.published_by})
       : t("flows.not-published");
     head.replaceChildren(h("p", {class: "crumbs"}, h("a", {href: href("/flows")}, t("flows.back"))),
       pageHead(f.name, f.draft ? h("span", {class: "badge-draft"}, t("flows.has-draft")) : null),
       h("section", {class: "panel flow-facts"}, facts([
         [t("flows.col-key"), f.key],
         [t("flows.col-published"), published],
-        [t("flows.col-draft"), f.draft ? t("flows.draft-at-by", {at: stamp(f.draft.at), by: f.draft.by})
+        [t("flows.col-draft"), f.draft ? t("flows.draft-at-by", {at: formatStamp(f.draft.at, "–"), by: f.draft.by})
           : t("flows.no-draft")],
         [t("flows.col-numbers"), links.length ? h("span", {}, links.flatMap((a, i) => (i ? [", ", a] : [a])))
           : t("flows.no-numbers")],
@@ -137,7 +137,7 @@ export async function renderOne(view, {params, query, session}) {
   function drawBar() {
     const f = s.flow, which = shown();
     const pick = h("select", {id: uid("shown"), name: "shown"},
-      f.draft ? h("option", {value: "draft"}, t("flows.show-draft", {at: stamp(f.draft.at)})) : null,
+      f.draft ? h("option", {value: "draft"}, t("flows.show-draft", {at: formatStamp(f.draft.at, "–")})) : null,
       s.versions.filter(v => v.version).map(v => h("option", {value: String(v.version)},
         v.state === "published" ? t("flows.show-published", {n: v.version}) : versionText(v.version))));
     pick.value = which === "published" ? String(f.published.version) : String(which);

@@ -3,14 +3,8 @@
 
 import {api, problemText} from "../api.js";
 import {announce, errorLine, field, h, uid} from "../dom.js";
-import {formatTime, locale, t} from "../i18n.js";
+import {formatStamp, t} from "../i18n.js";
 import {confirmDialog, facts, onSubmit, pageHead} from "../views.js";
-
-function when(iso) {
-  if (!iso) return null;
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : `${d.toLocaleDateString(locale())} ${formatTime(iso)}`;
-}
 
 function tokenList(tokens, redraw, status) {
   if (!tokens.length) return h("p", {class: "muted"}, t("me.no-tokens"));
@@ -34,9 +28,9 @@ function tokenList(tokens, redraw, status) {
       });
       return h("tr", {},
         h("td", {"data-label": t("me.token-name")}, tok.name),
-        h("td", {"data-label": t("me.token-created")}, when(tok.created_at)),
-        h("td", {"data-label": t("me.token-expires")}, when(tok.expires_at) || t("me.never")),
-        h("td", {"data-label": t("me.token-used")}, when(tok.last_used_at) || t("me.not-used")),
+        h("td", {"data-label": t("me.token-created")}, formatStamp(tok.created_at)),
+        h("td", {"data-label": t("me.token-expires")}, formatStamp(tok.expires_at) || t("me.never")),
+        h("td", {"data-label": t("me.token-used")}, formatStamp(tok.last_used_at) || t("me.not-used")),
         h("td", {}, revoke));
     }))));
 }

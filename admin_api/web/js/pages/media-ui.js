@@ -4,16 +4,10 @@
 
 import {ApiError, apiUrl, problemText} from "../api.js";
 import {h, uid} from "../dom.js";
-import {has, locale, t} from "../i18n.js";
+import {has, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {current, replaceQuery} from "../router.js";
 import {confirmDialog} from "../views.js";
-
-/** "24 nov. 2026 10:00" (or the English form) for an ISO time; "" for none. */
-export function stamp(iso) {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"});
-}
 
 /** Who called: the number, or "unknown number" when the caller hid it. */
 export function callerOf(item) {

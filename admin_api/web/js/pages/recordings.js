@@ -4,9 +4,9 @@
 
 import {api, apiUrl} from "../api.js";
 import {announce, h} from "../dom.js";
-import {formatDuration, t} from "../i18n.js";
+import {formatDuration, formatStamp, t} from "../i18n.js";
 import {facts, pageHead} from "../views.js";
-import {ask, callerOf, defaultSort, mayNot, mediaProblem, playerPanel, redrawableList, stamp}
+import {ask, callerOf, defaultSort, mayNot, mediaProblem, playerPanel, redrawableList}
   from "./media-ui.js";
 
 /** [key, name] of a list the administrator may read (none when they may not: the filter then offers "all"). */
@@ -38,7 +38,8 @@ export async function render(view, {session, query}) {
   const drawList = redrawableList(listHolder, {
     path: "/recordings", label: t("media.recs-title"), exportName: "recordings",
     columns: [
-      {key: "started_at", label: t("media.recs-started"), cell: r => h("span", {class: "when"}, stamp(r.started_at))},
+      {key: "started_at", label: t("media.recs-started"),
+       cell: r => h("span", {class: "when"}, formatStamp(r.started_at))},
       {key: "caller", label: t("media.recs-caller"), cell: r => h("span", {class: "number"}, callerOf(r))},
       {key: "dialled", label: t("media.recs-dialled"), cell: r => h("span", {class: "number"}, r.dialled)},
       {key: "user", label: t("media.recs-user"), cell: who},
@@ -47,7 +48,7 @@ export async function render(view, {session, query}) {
       {key: "kind", label: t("media.recs-kind"), cell: kind},
       {key: "listen", label: t("media.listen"), cell: r => h("button", {
         type: "button", class: "listen", on: {click: () => openRecording(r, true)},
-        "aria-label": t("media.recs-listen-to", {caller: callerOf(r), when: stamp(r.started_at)})},
+        "aria-label": t("media.recs-listen-to", {caller: callerOf(r), when: formatStamp(r.started_at)})},
       t("media.listen"))},
     ],
     filters: [
@@ -58,7 +59,7 @@ export async function render(view, {session, query}) {
 
   function describe(r) {
     return facts([
-      [t("media.recs-started"), stamp(r.started_at)], [t("media.recs-caller"), callerOf(r)],
+      [t("media.recs-started"), formatStamp(r.started_at)], [t("media.recs-caller"), callerOf(r)],
       [t("media.recs-dialled"), r.dialled], [t("media.recs-user"), who(r)], [t("media.recs-queue"), queueOf(r)],
       [t("media.length"), formatDuration(r.duration_s)], [t("media.recs-kind"), kind(r)],
       [t("media.recs-call"), r.call_id],
@@ -70,12 +71,12 @@ export async function render(view, {session, query}) {
     const download = h("a", {class: "button", href: src, download: `${r.id}.wav`}, t("media.download"));
     const remove = h("button", {type: "button", class: "danger"}, t("media.remove"));
     remove.addEventListener("click", () => removeRecording(r));
-    player.show({id: r.id, title: t("media.recs-from", {caller: callerOf(r), when: stamp(r.started_at)}),
+    player.show({id: r.id, title: t("media.recs-from", {caller: callerOf(r), when: formatStamp(r.started_at)}),
                  facts: describe(r), buttons: [download, remove], src, play});
   }
 
   async function removeRecording(r) {
-    const yes = await ask(t("media.recs-remove-text", {caller: callerOf(r), when: stamp(r.started_at)}),
+    const yes = await ask(t("media.recs-remove-text", {caller: callerOf(r), when: formatStamp(r.started_at)}),
                           t("media.remove"));
     if (!yes) return;
     try {

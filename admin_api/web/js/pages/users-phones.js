@@ -4,7 +4,7 @@
 
 import {api, problemText} from "../api.js";
 import {announce, field, h} from "../dom.js";
-import {locale, t} from "../i18n.js";
+import {formatStamp, t} from "../i18n.js";
 import {confirmDialog} from "../views.js";
 import {sectionForm, showUserProblem, textInput} from "./users-form.js";
 
@@ -15,12 +15,6 @@ export function lineBadge(line) {
   const known = LINES.includes(line);
   return h("span", {class: "user-line", dataset: {line: known ? line : "unknown"}},
            h("span", {class: "dot", "aria-hidden": "true"}), t(known ? `users.line-${line}` : "users.line-unknown"));
-}
-
-function when(iso) {
-  if (!iso) return "–";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "–" : d.toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"});
 }
 
 /** The box the password is shown in, once: nothing keeps it after the page is left or reloaded. */
@@ -121,7 +115,8 @@ export function phonesSection(state) {
         const line = cell(3, lineBadge(d.line));
         cells.set(d.dial, line);
         return h("tr", {dataset: {dial: d.dial}}, cell(0, h("strong", {}, d.name || d.dial)), cell(1, d.label || "–"),
-                 cell(2, d.username ? h("code", {}, d.username) : "–"), line, cell(4, when(d.password_set_at)),
+                 cell(2, d.username ? h("code", {}, d.username) : "–"), line,
+                 cell(4, formatStamp(d.password_set_at, "–")),
                  cell(5, actions(d)));
       }) : h("tr", {}, h("td", {class: "empty", colspan: headers.length}, t("users.no-phones"))))));
   }

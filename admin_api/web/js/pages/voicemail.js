@@ -6,10 +6,10 @@
 
 import {api, apiUrl} from "../api.js";
 import {announce, h} from "../dom.js";
-import {formatDuration, t} from "../i18n.js";
+import {formatDuration, formatStamp, t} from "../i18n.js";
 import {href} from "../router.js";
 import {facts, pageHead} from "../views.js";
-import {ask, callerOf, defaultSort, mayNot, mediaProblem, playerPanel, redrawableList, stamp}
+import {ask, callerOf, defaultSort, mayNot, mediaProblem, playerPanel, redrawableList}
   from "./media-ui.js";
 
 export async function render(view, {session, query}) {
@@ -72,14 +72,15 @@ export async function render(view, {session, query}) {
   const drawList = redrawableList(listHolder, {
     path: "/voicemail/messages", label: t("media.vm-messages"), exportName: "voicemail",
     columns: [
-      {key: "received_at", label: t("media.vm-received"), cell: m => h("span", {class: "when"}, stamp(m.received_at))},
+      {key: "received_at", label: t("media.vm-received"),
+       cell: m => h("span", {class: "when"}, formatStamp(m.received_at))},
       {key: "box", label: t("media.vm-box"), cell: m => boxName(m.box)},
       {key: "caller", label: t("media.vm-caller"), cell: m => h("span", {class: "number"}, callerOf(m))},
       {key: "duration_s", label: t("media.length"), cell: m => formatDuration(m.duration_s)},
       {key: "heard", label: t("media.vm-status"), cell: heardCell},
       {key: "listen", label: t("media.listen"), cell: m => h("button", {
         type: "button", class: "listen", on: {click: () => openMessage(m, true)},
-        "aria-label": t("media.vm-listen-to", {caller: callerOf(m), when: stamp(m.received_at)})},
+        "aria-label": t("media.vm-listen-to", {caller: callerOf(m), when: formatStamp(m.received_at)})},
       t("media.listen"))},
     ],
     filters: [
@@ -94,10 +95,11 @@ export async function render(view, {session, query}) {
   function describe(m) {
     return facts([
       [t("media.vm-box"), boxName(m.box)], [t("media.vm-caller"), callerOf(m)],
-      [t("media.vm-dialled"), m.dialled], [t("media.vm-received"), stamp(m.received_at)],
+      [t("media.vm-dialled"), m.dialled], [t("media.vm-received"), formatStamp(m.received_at)],
       [t("media.length"), formatDuration(m.duration_s)],
-      [t("media.vm-status"), m.heard ? (m.heard_by ? t("media.vm-heard-by", {who: m.heard_by, when: stamp(m.heard_at)})
-        : t("media.vm-heard")) : t("media.vm-unheard")],
+      [t("media.vm-status"), m.heard
+        ? (m.heard_by ? t("media.vm-heard-by", {who: m.heard_by, when: formatStamp(m.heard_at)}) : t("media.vm-heard"))
+        : t("media.vm-unheard")],
     ]);
   }
 
@@ -143,7 +145,7 @@ export async function render(view, {session, query}) {
   }
 
   async function removeMessage(m) {
-    const yes = await ask(t("media.vm-remove-text", {caller: callerOf(m), when: stamp(m.received_at)}),
+    const yes = await ask(t("media.vm-remove-text", {caller: callerOf(m), when: formatStamp(m.received_at)}),
                           t("media.remove"));
     if (!yes) return;
     try {
