@@ -311,12 +311,15 @@ def _at(ctx: Ctx) -> datetime:
     try:
         at = datetime.fromisoformat(str(raw))
     except ValueError as exc:
-        raise Problem(400, "invalid", "The request is not valid", str(exc),
-                      [{"field": "query.at", "message": f"not a date-time: {exc}"}]) from None
+        raise _bad_query("at", f"not a date-time: {exc}", str(exc)) from None
     if at.tzinfo is None:
-        raise Problem(400, "invalid", "The request is not valid", "at needs a UTC offset",
-                      [{"field": "query.at", "message": "needs a UTC offset, e.g. 2026-11-24T10:00:00+01:00"}])
+        raise _bad_query("at", "needs a UTC offset, e.g. 2026-11-24T10:00:00+01:00", "at needs a UTC offset")
     return at
+
+
+def _bad_query(name: str, message: str, detail: str) -> Problem:
+    """A query parameter its schema lets through but the operation cannot take: 400, naming it."""
+    return Problem(400, "invalid", "The request is not valid", detail, [{"field": f"query.{name}", "message": message}])
 
 
 AT = Param("at", "query", {"type": "string", "format": "date-time", "maxLength": 64},
@@ -380,13 +383,11 @@ async def schedule_days(ctx: Ctx) -> web.StreamResponse:
             try:
                 days[name] = date.fromisoformat(str(raw))
             except ValueError as exc:
-                raise Problem(400, "invalid", "The request is not valid", str(exc),
-                              [{"field": f"query.{name}", "message": f"not a date (YYYY-MM-DD): {exc}"}]) from None
+                raise _bad_query(name, f"not a date (YYYY-MM-DD): {exc}", str(exc)) from None
     first = days.get("from", ctx_of(ctx.request).clock().astimezone(compiled.tz).date())
     last = days.get("to", first + timedelta(days=364))
     if last < first or (last - first).days >= MAX_DAYS:
-        raise Problem(400, "invalid", "The request is not valid", f"from {first} to {last}",
-                      [{"field": "query.to", "message": f"must be on or after from, at most {MAX_DAYS} days"}])
+        raise _bad_query("to", f"must be on or after from, at most {MAX_DAYS} days", f"from {first} to {last}")
     out = []
     for n in range((last - first).days + 1):
         v = compiled.describe_day(first + timedelta(days=n))
@@ -849,7 +850,7 @@ async def take_callback(ctx: Ctx) -> web.StreamResponse:
         if exc.code in TAKE_REFUSED:
             raise Problem(409, TAKE_REFUSED[exc.code], "The callback cannot be taken now", str(exc)) from None
         if exc.code == "no-switch":
-            raise Problem(503, "unavailable", "Asterisk is not connected", str(exc)) from None
+            raise Problem(503, "asterisk-unavailable", "Asterisk is not connected", str(exc)) from None
         raise _agent_problem(exc) from None
     await _record(ctx_of(ctx.request), who, "take", "callback", cb.call_id, _callback(cb), _callback(taken))
     log.info("callback taken by hand", extra={"event": "callback_taken", "tenant": who.tenant, "call": cb.call_id,
