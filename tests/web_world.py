@@ -153,7 +153,7 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
     yield page
     context.close()
     # a script error, or a resource the Content-Security-Policy refused, is a broken page
-    assert errors == []
+    assert errors == [], f"the page logged errors: {errors}"
 
 
 def shot(page: Page, name: str) -> None:

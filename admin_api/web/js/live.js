@@ -15,6 +15,7 @@ export function openStream(on) {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${scheme}//${location.host}${PREFIX}/wallboard/stream`);
     socket.addEventListener("message", event => {
+      if (stopped) return;  // the page has been left
       let data;
       try { data = JSON.parse(event.data); } catch { return; }
       if (data.type === "snapshot") {
@@ -40,7 +41,11 @@ export function openStream(on) {
   return () => {
     stopped = true;
     clearTimeout(timer);
-    if (socket) socket.close(1000, "page closed");
+    const open = socket;
+    if (!open) return;
+    // closed while still connecting (the page left at once, as on signing out), the browser logs an error: wait
+    if (open.readyState === WebSocket.CONNECTING) open.addEventListener("open", () => open.close(1000, "page closed"));
+    else open.close(1000, "page closed");
   };
 }
 
