@@ -112,11 +112,12 @@ export function usedBy(err) {
   }).join(", ");
 }
 
-/** A form for a new object that starts with a key and a name (a queue, a schedule…): POST `path`, then `done`. */
-export function newKeyedForm({title, path, submit, done, extra = []}) {
+/** A form for a new object that starts with a key and a name (a queue, a schedule, an account…): POST `path` with
+ * what `extra` adds ([{node: its field or null, value: () => body fields}]), then `done(the answer)`. */
+export function newKeyedForm({title, path, submit, done, extra = [], nameMax = 100}) {
   const id = uid("new");
   const key = h("input", {name: "key", id: uid("key"), required: true, maxlength: 64, autocomplete: "off"});
-  const name = h("input", {name: "name", id: uid("name"), required: true, maxlength: 100, autocomplete: "off"});
+  const name = h("input", {name: "name", id: uid("name"), required: true, maxlength: nameMax, autocomplete: "off"});
   const form = h("form", {class: "panel new-keyed", novalidate: true, "aria-labelledby": id},
     h("h2", {id}, title), errorLine(),
     h("div", {class: "form-row"}, field(t("common.name"), name), field(t("common.key"), key, t("common.key-hint")),

@@ -7,9 +7,8 @@ import {announce, errorLine, field, h, uid} from "../dom.js";
 import {formatNumber, t} from "../i18n.js";
 import {listView} from "../listview.js";
 import {go, href} from "../router.js";
-import {facts, onSubmit, pageHead, removalPanel} from "../views.js";
+import {facts, newKeyedForm, onSubmit, pageHead, removalPanel} from "../views.js";
 
-const KEY_PATTERN = "[a-z0-9][a-z0-9_\\-]{0,63}";
 const accountLink = (key, name) => h("a", {href: href(`/accounts/${encodeURIComponent(key)}`)}, name || key);
 
 function treeNode(node) {
@@ -35,21 +34,15 @@ function parentSelect(name, options, chosen, allowNone) {
 
 function createForm(roots, canWrite) {
   if (!canWrite || !roots.length) return null;
-  const key = h("input", {name: "key", id: uid("key"), required: true, pattern: KEY_PATTERN, maxlength: 64,
-                          autocomplete: "off"});
-  const name = h("input", {name: "name", id: uid("name"), required: true, maxlength: 200, autocomplete: "off"});
   const parent = parentSelect("parent", flatten(roots), roots[0].key, false);
-  const form = h("form", {class: "panel account-new", novalidate: true, "aria-labelledby": "account-new-title"},
-    h("h2", {id: "account-new-title"}, t("accounts.new")), errorLine(),
-    h("div", {class: "form-row"}, field(t("accounts.name"), name), field(t("accounts.key"), key, t("accounts.key-hint")),
-      field(t("accounts.parent"), parent)),
-    h("div", {class: "form-actions"}, h("button", {type: "submit", class: "primary"}, t("accounts.create"))));
-  onSubmit(form, async () => {
-    const made = await api("/accounts", {method: "POST", body: {key: key.value.trim(), name: name.value.trim(),
-                                                                 parent: parent.value}});
-    announce(t("accounts.created", {name: made.name}));
-    go(`/accounts/${encodeURIComponent(made.key)}`);
-  });
+  const form = newKeyedForm({
+    title: t("accounts.new"), path: "/accounts", submit: t("accounts.create"), nameMax: 200,
+    extra: [{node: field(t("accounts.parent"), parent), value: () => ({parent: parent.value})}],
+    done: made => {
+      announce(t("accounts.created", {name: made.name}));
+      go(`/accounts/${encodeURIComponent(made.key)}`);
+    }});
+  form.classList.add("account-new");
   return form;
 }
 
